@@ -1,0 +1,69 @@
+"""The composition root: the one place that knows the concrete classes and wires them."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from bot.clock import Clock
+from bot.config import Config
+from bot.db.database import Database
+from bot.sender import Sender
+from bot.service import Defaults, Service
+from bot.transport import Transport
+from content.intents import load_intents
+from content.loader import Content, load_content
+from dialogs.intents import Matcher, compile_rules
+from dialogs.spec import REQUIREMENTS
+from scheduler import checkins
+from scheduler.jobs import build_scheduler
+
+log = logging.getLogger(__name__)
+
+
+def load_all_content(directory: Path) -> tuple[Content, Matcher]:
+    """Every content file, validated against what the dialogs need (raises ContentError)."""
+    content = load_content(directory, REQUIREMENTS)
+    intents = compile_rules(load_intents(directory / "intents.yaml"))
+    return content, intents
+
+
+class Coach:
+    """The running bot: database, dialogs, sender and scheduler, for any set of transports."""
+
+    def __init__(
+        self,
+        config: Config,
+        clock: Clock,
+        transports: list[Transport],
+        content: tuple[Content, Matcher] | None = None,
+    ) -> None:
+        self.config, self.clock = config, clock
+        self.content, self.intents = content or load_all_content(config.content_dir)
+        self.db = Database(config.db_url)
+        self.sender = Sender(self.db, {t.prefix: t for t in transports}, clock)
+        self.service = Service(
+            self.db,
+            self.content,
+            self.intents,
+            clock,
+            Defaults(lang=config.default_lang, tz=config.default_tz),
+            on_outbox=self.sender.notify,
+        )
+
+    async def start(self) -> None:
+        """Bring the schema to head and settle messages a crash left in flight."""
+        await self.db.upgrade()
+        await self.sender.recover()
+
+    async def tick(self) -> int:
+        """Run the check-ins that are due now; the sender delivers what they produce."""
+        ran = await checkins.tick(self.db, self.service, self.clock.now())
+        self.sender.notify()
+        return ran
+
+    def scheduler(self) -> object:
+        return build_scheduler(self.tick, self.config.tick_seconds)
+
+    async def close(self) -> None:
+        await self.db.dispose()

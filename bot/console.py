@@ -1,0 +1,61 @@
+"""The console transport and chat loop: the coach in a terminal, scriptable from stdin.
+
+A line holding only a number picks that option of the last message that had options;
+``::advance 1d`` (or ``3h``, ``30m``) moves the simulated clock and lets due check-ins
+arrive; ``::now`` prints the simulated time.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Protocol, TextIO
+
+from bot.transport import Delivery, Outgoing, SendResult
+from dialogs import Choice, Event, Text
+
+ADVANCE = re.compile(r"^::advance\s+(\d+)\s*([dhm])$")
+UNITS = {"d": "days", "h": "hours", "m": "minutes"}
+
+
+class Advanceable(Protocol):
+    def advance(self, delta: timedelta) -> object: ...
+
+
+@dataclass
+class ConsoleTransport:
+    """Prints each message and its options as ``[1] Label`` lines."""
+
+    out: TextIO = field(default_factory=lambda: sys.stdout)
+    prefix: str = "console"
+    show_recipient: bool = False
+    last_options: dict[str, Outgoing] = field(default_factory=dict)
+
+    async def send(self, address: str, message: Outgoing) -> SendResult:
+        head = f"[{address.split(':', 1)[1]}] " if self.show_recipient else ""
+        lines = [head + message.text]
+        lines += [f"[{i}] {option.label}" for i, option in enumerate(message.options, 1)]
+        self.out.write("\n".join(lines) + "\n\n")
+        self.out.flush()
+        if message.options:
+            self.last_options[address] = message
+        return SendResult(Delivery.SENT)
+
+    def to_event(self, address: str, line: str) -> Event:
+        """A number picks an option of the last question; anything else is text."""
+        last = self.last_options.get(address)
+        number = line.strip()
+        if last is not None and last.question and number.isdigit():
+            index = int(number)
+            if 1 <= index <= len(last.options):
+                return Choice(question=last.question, value=last.options[index - 1].value)
+        return Text(line)
+
+
+def parse_advance(line: str) -> timedelta | None:
+    match = ADVANCE.match(line.strip())
+    if match is None:
+        return None
+    return timedelta(**{UNITS[match[2]]: int(match[1])})

@@ -1,0 +1,99 @@
+"""The async engine: SQLite (WAL) by default, PostgreSQL by URL; schema via Alembic."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, event
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+
+
+class Database:
+    """One engine and its session factory; ``session()`` is the unit of work."""
+
+    def __init__(self, url: str, *, echo: bool = False, schema: str | None = None) -> None:
+        """``schema`` (PostgreSQL only) puts every table in that schema, e.g. one per test."""
+        self.url = url
+        if url.startswith("sqlite"):
+            _ensure_sqlite_dir(url)
+        options = _engine_options(url)
+        if schema is not None:
+            options["connect_args"] = {"server_settings": {"search_path": schema}}
+        self.engine: AsyncEngine = create_async_engine(url, echo=echo, **options)
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+        self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        """A transaction: committed when the block ends normally, rolled back otherwise."""
+        async with self._sessions() as session, session.begin():
+            yield session
+
+    async def upgrade(self, revision: str = "head") -> None:
+        """Bring the schema to ``revision`` with Alembic (never ``create_all``)."""
+        async with self.engine.begin() as connection:
+            await connection.run_sync(_run_upgrade, revision)
+
+    async def current_revision(self) -> str | None:
+        async with self.engine.connect() as connection:
+            return await connection.run_sync(_current_revision)
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
+
+
+def _run_upgrade(connection: Connection, revision: str) -> None:
+    command.upgrade(alembic_config(connection), revision)
+
+
+def _current_revision(connection: Connection) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+def _engine_options(url: str) -> dict[str, Any]:
+    if url.startswith("postgresql"):
+        return {"pool_size": 10, "max_overflow": 10, "pool_pre_ping": True}
+    return {}
+
+
+def _ensure_sqlite_dir(url: str) -> None:
+    path = url.split(":///", 1)[-1]
+    if path and path != ":memory:":
+        Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # WAL lets the scheduler read while a message is being written; NORMAL sync is
+    # durable across application crashes, which is what a chat bot needs.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()

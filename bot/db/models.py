@@ -1,0 +1,185 @@
+"""The tables: typed SQLAlchemy 2 models.
+
+Health data (triage answers, pain scores, the conversation state during a plan) is
+stored only after consent; every row hangs off ``users`` with ON DELETE CASCADE, so
+/delete is one statement and cannot forget a table.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+# Stable constraint names, so Alembic migrations can refer to them on every backend.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+# SQLite wants INTEGER PRIMARY KEY for its rowid alias; PostgreSQL gets BIGINT.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on every backend (SQLite would hand back naive ones)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; use aware UTC")
+        value = value.astimezone(UTC)
+        return value if dialect.name == "postgresql" else value.replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime(), dict[str, Any]: JSON}
+
+
+def _user_fk() -> Any:
+    return mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+
+
+class User(Base):
+    """A person on one platform; ``address`` is the transport key, e.g. ``telegram:42``."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    address: Mapped[str] = mapped_column(String(255), unique=True)
+    lang: Mapped[str] = mapped_column(String(5))
+    tz: Mapped[str] = mapped_column(String(64))
+    checkin_hour: Mapped[int | None]
+    consent_version: Mapped[int | None]
+    unreachable: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+
+
+class Conversation(Base):
+    """Where the dialog stands for a user: the serialised ``dialogs.State``."""
+
+    __tablename__ = "conversations"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    state: Mapped[dict[str, Any]]
+    updated_at: Mapped[datetime]
+
+
+class ConsentRecord(Base):
+    """Each time consent was given or withdrawn, with the version of its text."""
+
+    __tablename__ = "consents"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    user_id: Mapped[int] = _user_fk()
+    version: Mapped[int]
+    given: Mapped[bool]
+    at: Mapped[datetime]
+
+
+class EpisodeRow(Base):
+    """One bout of back pain and its plan; ``next_checkin_at`` is what the tick looks for."""
+
+    __tablename__ = "episodes"
+    __table_args__ = (UniqueConstraint("user_id", "seq", name="uq_episodes_user_seq"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    user_id: Mapped[int] = _user_fk()
+    seq: Mapped[int]
+    started_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16))
+    red_flag: Mapped[str | None] = mapped_column(String(16))
+    assessment: Mapped[str | None] = mapped_column(String(16))
+    lift: Mapped[str | None] = mapped_column(String(16))
+    start_date: Mapped[date | None] = mapped_column(Date)
+    escalated: Mapped[bool] = mapped_column(default=False)
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    next_checkin_at: Mapped[datetime | None] = mapped_column(index=True)
+    next_checkin_day: Mapped[int | None]
+    closed_at: Mapped[datetime | None]
+
+
+class TriageAnswer(Base):
+    """An answer to a red-flag or soreness question, with the rule set's version."""
+
+    __tablename__ = "triage_answers"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    user_id: Mapped[int] = _user_fk()
+    episode_seq: Mapped[int]
+    question: Mapped[str] = mapped_column(String(64))
+    answer: Mapped[str] = mapped_column(String(32))
+    rules_version: Mapped[int]
+    at: Mapped[datetime]
+
+
+class PainScore(Base):
+    """A 0–10 pain score on a plan day (day 0 is the baseline at enrolment)."""
+
+    __tablename__ = "pain_scores"
+    __table_args__ = (UniqueConstraint("user_id", "episode_seq", "day", name="uq_pain_scores_day"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    user_id: Mapped[int] = _user_fk()
+    episode_seq: Mapped[int]
+    day: Mapped[int]
+    score: Mapped[int]
+    trend: Mapped[str | None] = mapped_column(String(16))
+    at: Mapped[datetime]
+
+
+class OutboxRow(Base):
+    """Something to deliver, under a unique key so nothing goes out twice.
+
+    ``kind`` is ``message`` (a rendered message for the sender) or ``checkin`` (a due
+    check-in the dispatcher turns into messages through the dialogs).
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "kind", "status", "priority", "not_before"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    address: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(16))
+    payload: Mapped[dict[str, Any]]
+    priority: Mapped[int] = mapped_column(default=1)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    not_before: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(String(200))

@@ -1,0 +1,174 @@
+"""Reading and writing one conversation's rows inside a unit of work."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.codec import dump_state, load_state
+from bot.db.models import (
+    Base,
+    ConsentRecord,
+    Conversation,
+    EpisodeRow,
+    OutboxRow,
+    PainScore,
+    TriageAnswer,
+    User,
+)
+from dialogs.actions import Action, RecordConsent, RecordPain, RecordTriage, Say
+from dialogs.states import Episode, State
+
+# Outbox priorities: lower goes first. The emergency message beats everything; a reply to
+# someone who just wrote beats scheduled check-ins, which beat bulk digests.
+URGENT, REPLY, CHECKIN, BULK = 0, 1, 2, 3
+
+
+@dataclass
+class Loaded:
+    user: User | None
+    conversation: Conversation | None
+    state: State | None
+
+
+async def load(session: AsyncSession, address: str, *, lock: bool) -> Loaded:
+    """The user and their state in one query; on PostgreSQL the row is locked for this step."""
+    stmt = (
+        select(User, Conversation)
+        .outerjoin(Conversation, Conversation.user_id == User.id)
+        .where(User.address == address)
+    )
+    if lock:
+        stmt = stmt.with_for_update(of=User)
+    row = (await session.execute(stmt)).first()
+    if row is None:
+        return Loaded(None, None, None)
+    user, conversation = row
+    state = load_state(conversation.state) if conversation is not None else None
+    return Loaded(user, conversation, state)
+
+
+async def save_user(
+    session: AsyncSession, loaded: Loaded, address: str, state: State, now: datetime
+) -> User:
+    """Create or update the user's row and conversation from the new state."""
+    profile = state.profile
+    user = loaded.user
+    if user is None:
+        user = User(address=address, created_at=now, last_seen_at=now, unreachable=False)
+        session.add(user)
+        loaded.user = user
+    user.lang, user.tz = profile.lang, profile.tz
+    user.checkin_hour, user.consent_version = profile.hour, profile.consent_version
+    data = dump_state(state)
+    if loaded.conversation is None:
+        await session.flush()  # a new user needs its id first
+        loaded.conversation = Conversation(user_id=user.id, state=data, updated_at=now)
+        session.add(loaded.conversation)
+    elif loaded.conversation.state != data:
+        loaded.conversation.state = data
+        loaded.conversation.updated_at = now
+    return user
+
+
+async def save_episode(
+    session: AsyncSession, user_id: int, old: Episode | None, new: Episode | None, now: datetime
+) -> None:
+    """Mirror the state's episode into its row: the columns reports and the tick query."""
+    if new is None or new == old:
+        return
+    row = (
+        await session.execute(
+            select(EpisodeRow).where(EpisodeRow.user_id == user_id, EpisodeRow.seq == new.seq)
+        )
+    ).scalar_one_or_none()
+    if row is None:
+        row = EpisodeRow(user_id=user_id, seq=new.seq, started_at=new.started_at)
+        session.add(row)
+    row.status, row.red_flag, row.assessment = new.status, new.red_flag, new.assessment
+    row.lift, row.start_date, row.escalated = new.lift, new.start_date, new.escalated
+    row.outcome = new.outcome
+    row.next_checkin_at, row.next_checkin_day = new.next_at, new.next_day
+    if new.status == "closed" and row.closed_at is None:
+        row.closed_at = now
+
+
+def record(session: AsyncSession, user_id: int, action: Action, now: datetime) -> None:
+    """Append a health record; called only for users who consented."""
+    if isinstance(action, RecordConsent):
+        session.add(
+            ConsentRecord(user_id=user_id, version=action.version, given=action.given, at=now)
+        )
+    elif isinstance(action, RecordTriage):
+        session.add(
+            TriageAnswer(
+                user_id=user_id,
+                episode_seq=action.episode,
+                question=action.question,
+                answer=action.answer,
+                rules_version=action.rules_version,
+                at=now,
+            )
+        )
+    elif isinstance(action, RecordPain):
+        session.add(
+            PainScore(
+                user_id=user_id,
+                episode_seq=action.episode,
+                day=action.day,
+                score=action.score,
+                trend=action.trend,
+                at=now,
+            )
+        )
+
+
+def enqueue(
+    session: AsyncSession,
+    *,
+    user_id: int | None,
+    address: str,
+    key: str,
+    message: Say,
+    priority: int,
+    now: datetime,
+) -> None:
+    session.add(
+        OutboxRow(
+            key=key,
+            user_id=user_id,
+            address=address,
+            kind="message",
+            payload=message_payload(message),
+            priority=URGENT if message.urgent else priority,
+            status="pending",
+            not_before=now,
+            attempts=0,
+            created_at=now,
+        )
+    )
+
+
+def message_payload(message: Say) -> dict[str, Any]:
+    return {
+        "text": message.text,
+        "question": message.question,
+        "options": [[o.value, o.label] for o in message.options],
+        "scale": list(message.scale) if message.scale else None,
+    }
+
+
+async def forget(session: AsyncSession, user_id: int) -> None:
+    """Erase every row about the user, in every table that has a ``user_id``.
+
+    The foreign keys cascade too; deleting explicitly keeps this true on a database
+    where cascades are off, and a new table with a user_id is covered by itself.
+    """
+    for table in reversed(Base.metadata.sorted_tables):
+        if "user_id" in table.c and table.name != "users":
+            await session.execute(delete(table).where(table.c.user_id == user_id))
+    await session.execute(delete(User).where(User.id == user_id))

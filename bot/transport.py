@@ -1,0 +1,52 @@
+"""What the sender needs from a platform: send one message, say how it went."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any, Protocol
+
+from dialogs.actions import Option
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A rendered message as stored in the outbox."""
+
+    text: str
+    question: str | None = None
+    options: tuple[Option, ...] = ()
+    scale: tuple[int, int] | None = None
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any]) -> Outgoing:
+        scale = payload.get("scale")
+        return cls(
+            text=str(payload["text"]),
+            question=payload.get("question"),
+            options=tuple(Option(str(v), str(label)) for v, label in payload.get("options", [])),
+            scale=(int(scale[0]), int(scale[1])) if scale else None,
+        )
+
+
+class Delivery(Enum):
+    SENT = "sent"
+    RETRY = "retry"  # not delivered, safe to try again later (rate limit, network before send)
+    UNREACHABLE = "unreachable"  # blocked, deactivated, no such chat: stop writing to them
+    UNKNOWN = "unknown"  # may or may not have arrived (timeout after sending): never resend
+    FAILED = "failed"  # refused for good (e.g. malformed): give up on this message
+
+
+@dataclass(frozen=True)
+class SendResult:
+    delivery: Delivery
+    retry_after: float = 0.0
+    detail: str = ""
+
+
+class Transport(Protocol):
+    """A platform the sender delivers to; ``prefix`` is the address scheme, e.g. "telegram"."""
+
+    prefix: str
+
+    async def send(self, address: str, message: Outgoing) -> SendResult: ...

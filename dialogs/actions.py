@@ -1,0 +1,85 @@
+"""What a dialog step asks the shell to do: the outputs of ``dialogs.step``.
+
+The core never sends or stores anything itself; the service carries these out
+in the same transaction that saves the new state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from dialogs.states import State
+
+
+@dataclass(frozen=True)
+class Option:
+    """One answer the person can pick; ``value`` is stable, ``label`` is in their language."""
+
+    value: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Say:
+    """A message to the person.
+
+    ``question`` is the turn id that a Choice must carry to answer it (None: no answer
+    expected). ``scale`` marks a 0–10 style question answered with a number.
+    ``urgent`` marks the emergency message, which goes out before anything else.
+    """
+
+    text: str
+    question: str | None = None
+    options: tuple[Option, ...] = ()
+    scale: tuple[int, int] | None = None
+    urgent: bool = False
+
+
+@dataclass(frozen=True)
+class RecordConsent:
+    """Consent given (or withdrawn) under the consent text of ``version``."""
+
+    version: int
+    given: bool
+
+
+@dataclass(frozen=True)
+class RecordTriage:
+    """One answer of the red-flag checklist or the soreness questions."""
+
+    episode: int
+    question: str
+    answer: str
+    rules_version: int
+
+
+@dataclass(frozen=True)
+class RecordPain:
+    """A pain score on plan day ``day`` (0 = the day of enrolment)."""
+
+    episode: int
+    day: int
+    score: int
+    trend: str | None
+
+
+@dataclass(frozen=True)
+class ForgetUser:
+    """Erase everything stored about this person."""
+
+
+Action = Say | RecordConsent | RecordTriage | RecordPain | ForgetUser
+
+
+@dataclass(frozen=True)
+class Transition:
+    """The result of one step: the new state and what to do."""
+
+    state: State
+    actions: tuple[Action, ...]
+
+    @property
+    def messages(self) -> tuple[Say, ...]:
+        return tuple(a for a in self.actions if isinstance(a, Say))
