@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -34,16 +33,14 @@ def dialog(shipped: tuple[Content, Matcher]) -> Iterator[DialogDriver]:
 
 
 def _postgres_reachable() -> str | None:
-    """None when PostgreSQL answers, else why not."""
-    import asyncpg
+    """None when PostgreSQL answers, else why not (a plain TCP probe: no event loop needed)."""
+    import socket
+    from urllib.parse import urlsplit
 
-    async def probe() -> None:
-        conn = await asyncpg.connect(PG_URL.replace("+asyncpg", ""), timeout=3)
-        await conn.close()
-
+    parts = urlsplit(PG_URL.replace("+asyncpg", ""))
     try:
-        asyncio.run(probe())
-    except Exception as exc:
+        socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 5432), 3).close()
+    except OSError as exc:
         return f"PostgreSQL not reachable at {PG_URL}: {exc}"
     return None
 

@@ -1,0 +1,38 @@
+"""One message end to end (service, dialog step, SQLite commit): target median < 2 ms."""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+import time
+from datetime import UTC, datetime
+
+from bot.app import load_all_content
+from bot.clock import SimClock
+from bot.db.database import Database
+from bot.service import Service
+from content.loader import CONTENT_DIR
+from dialogs import Text
+
+
+async def run(rounds: int = 400) -> float:
+    content = load_all_content(CONTENT_DIR)
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Database(f"sqlite+aiosqlite:///{tmp}/bench.sqlite3")
+        await db.upgrade()
+        service = Service(db, content[0], content[1], SimClock(datetime(2026, 3, 2, 9, tzinfo=UTC)))
+        timings = []
+        for i in range(rounds):
+            address = f"console:u{i % 50}"
+            started = time.perf_counter()
+            await service.handle(address, Text("what is this?"))  # an idle reply: a full step
+            timings.append(time.perf_counter() - started)
+        await db.dispose()
+    warm = timings[50:]
+    median = statistics.median(warm) * 1000
+    p99 = statistics.quantiles(warm, n=100)[98] * 1000
+    print(
+        f"message end to end on SQLite: median {median:.2f} ms, p99 {p99:.2f} ms "
+        f"(target median < 2 ms: {'met' if median < 2 else 'NOT met'})"
+    )
+    return median

@@ -1,0 +1,113 @@
+"""The service on real databases (SQLite file and PostgreSQL): what is stored, and when."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select, text
+
+from bot.clock import SimClock
+from bot.db.database import Database
+from bot.db.models import Base, OutboxRow
+from bot.sender import Sender
+from bot.service import Service
+from bot.transport import Delivery, Outgoing, SendResult
+from content.loader import Content
+from dialogs import Choice, Text
+from dialogs.intents import Matcher
+from scheduler import checkins
+
+ADDRESS = "console:t"
+
+
+class RecordingTransport:
+    """Stands in for a platform at the edge only: records what it was asked to send."""
+
+    prefix = "console"
+
+    def __init__(self) -> None:
+        self.sent: list[Outgoing] = []
+
+    async def send(self, address: str, message: Outgoing) -> SendResult:
+        self.sent.append(message)
+        return SendResult(Delivery.SENT)
+
+
+async def talk(service: Service, sender: Sender, out: RecordingTransport, *answers: str) -> None:
+    for answer in answers:
+        last = next((m for m in reversed(out.sent) if m.options), None)
+        values = [o.value for o in last.options] if last else []
+        if last is not None and last.question and answer in values:
+            await service.handle(ADDRESS, Choice(last.question, answer))
+        else:
+            await service.handle(ADDRESS, Text(answer))
+        await sender.flush()
+
+
+def build(database: Database, shipped: tuple[Content, Matcher], clock: SimClock):  # type: ignore[no-untyped-def]
+    out = RecordingTransport()
+    sender = Sender(database, {"console": out}, clock)
+    service = Service(database, shipped[0], shipped[1], clock, on_outbox=sender.notify)
+    return service, sender, out
+
+
+ENROL = ["my back hurts", "agree", *["no"] * 12, "later", "dull", "row", "yes", "6", "morning"]
+
+
+async def count_rows(database: Database) -> dict[str, int]:
+    async with database.session() as session:
+        return {
+            t.name: int((await session.execute(select(func.count()).select_from(t))).scalar_one())
+            for t in Base.metadata.sorted_tables
+        }
+
+
+async def test_no_health_data_without_consent(database: Database, shipped) -> None:  # type: ignore[no-untyped-def]
+    service, sender, out = build(database, shipped, SimClock(datetime(2026, 3, 2, 9, tzinfo=UTC)))
+    await talk(service, sender, out, "my back hurts", "decline")
+    counts = await count_rows(database)
+    assert counts["consents"] == counts["triage_answers"] == counts["pain_scores"] == 0
+    assert counts["episodes"] == 0 and "112" in out.sent[-1].text
+
+
+async def test_week_of_checkins_is_claimed_once_each_and_delete_erases_all(
+    database: Database,
+    shipped,  # type: ignore[no-untyped-def]
+) -> None:
+    clock = SimClock(datetime(2026, 3, 2, 9, tzinfo=UTC))
+    service, sender, out = build(database, shipped, clock)
+    await talk(service, sender, out, *ENROL)
+    for day in range(1, 4):
+        clock.set(datetime(2026, 3, 2 + day, 8, 30, tzinfo=UTC))
+        assert await checkins.claim_due(database, clock.now()) == 1
+        assert await checkins.claim_due(database, clock.now()) == 0  # a second tick finds none
+        await checkins.tick(database, service, clock.now())
+        await sender.flush()
+        await talk(service, sender, out, "5", "same", "no")
+    async with database.session() as session:
+        keys = list(await session.scalars(select(OutboxRow.key).where(OutboxRow.kind == "checkin")))
+    assert sorted(k.rsplit(":", 1)[1] for k in keys) == ["1", "2", "3"]
+    counts = await count_rows(database)
+    assert counts["pain_scores"] == 4 and counts["triage_answers"] == 15
+
+    await talk(service, sender, out, "/delete", "yes")
+    counts = await count_rows(database)
+    assert all(n == 0 for n in counts.values()), counts
+    assert "delete" in out.sent[-1].text.lower() or "lösch" in out.sent[-1].text.lower()
+
+
+async def test_restart_goes_on_where_the_person_was(database: Database, shipped) -> None:  # type: ignore[no-untyped-def]
+    clock = SimClock(datetime(2026, 3, 2, 9, tzinfo=UTC))
+    service, sender, out = build(database, shipped, clock)
+    await talk(service, sender, out, "my back hurts", "agree", "no", "no")
+    service2, sender2, out2 = build(database, shipped, clock)  # a fresh process, same database
+    out2.sent = out.sent
+    await talk(service2, sender2, out2, "no")
+    state = await service2.state_of(ADDRESS)
+    assert state is not None and state.index == 3
+
+
+async def test_postgres_schema_is_migrated_not_created(database: Database) -> None:
+    async with database.session() as session:
+        version = (await session.execute(text("select version_num from alembic_version"))).scalar()
+    assert version == "0001"
