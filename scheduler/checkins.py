@@ -88,7 +88,8 @@ async def _claim_batch(session: AsyncSession, dialect: str, now: datetime, batch
 
 def _insert_ignoring_duplicates(dialect: str) -> Any:
     module: Any = postgresql if dialect == "postgresql" else sqlite
-    return module.insert(OutboxRow).on_conflict_do_nothing(index_elements=["key"])
+    # Core insert of the table, not the ORM entity: a plain executemany, much faster in bulk.
+    return module.insert(OutboxRow.__table__).on_conflict_do_nothing(index_elements=["key"])
 
 
 async def due_triggers(db: Database, limit: int = BATCH) -> list[int]:
