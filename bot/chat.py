@@ -10,8 +10,10 @@ from typing import TextIO
 from bot.app import Coach
 from bot.clock import OffsetClock, SimClock
 from bot.console import ConsoleTransport, parse_advance
+from scheduler.jobs import build_scheduler
 
 Movable = SimClock | OffsetClock
+LIVE_TICK_SECONDS = 5.0
 HINT = "(type a message; a number picks an option; ::advance 1d moves time; Ctrl-D ends)\n"
 
 
@@ -22,17 +24,37 @@ async def run_chat(
     lines: AsyncIterator[str],
     address: str,
     out: TextIO,
+    *,
+    live: bool = False,
 ) -> None:
-    """Feed each line through the service, then deliver what is due, until input ends."""
+    """Feed each line through the service, then deliver what is due, until input ends.
+
+    With ``live`` set (a terminal), APScheduler also runs the tick every few seconds, so a
+    check-in arrives while the person is idle; a lock keeps the two from delivering at once.
+    """
     await coach.start()
-    await _deliver(coach)
-    async for raw in lines:
-        line = raw.rstrip("\n")
-        if line.strip().startswith("::"):
-            _meta(line, clock, out)
-        else:
-            await coach.service.handle(address, console.to_event(address, line))
-        await _deliver(coach)
+    busy = asyncio.Lock()
+
+    async def deliver() -> None:
+        async with busy:
+            await coach.tick()
+            await coach.sender.flush()
+
+    scheduler = build_scheduler(deliver, LIVE_TICK_SECONDS) if live else None
+    if scheduler is not None:
+        scheduler.start()
+    try:
+        await deliver()
+        async for raw in lines:
+            line = raw.rstrip("\n")
+            if line.strip().startswith("::"):
+                _meta(line, clock, out)
+            else:
+                await coach.service.handle(address, console.to_event(address, line))
+            await deliver()
+    finally:
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
 
 
 def _meta(line: str, clock: Movable, out: TextIO) -> None:
@@ -45,11 +67,6 @@ def _meta(line: str, clock: Movable, out: TextIO) -> None:
     else:
         out.write("-- commands: ::advance 1d | ::advance 3h | ::advance 30m | ::now --\n\n")
     out.flush()
-
-
-async def _deliver(coach: Coach) -> None:
-    await coach.tick()
-    await coach.sender.flush()
 
 
 async def stdin_lines(interactive: bool) -> AsyncIterator[str]:

@@ -126,7 +126,8 @@ async def _chat(args: argparse.Namespace, config: Config) -> int:
         print(f"backcoach — console chat. Data: {config.db_url}\n{HINT}")
     address = f"console:{getattr(args, 'user', 'local')}"
     try:
-        await run_chat(coach, console, clock, stdin_lines(interactive), address, sys.stdout)
+        lines = stdin_lines(interactive)
+        await run_chat(coach, console, clock, lines, address, sys.stdout, live=interactive)
     finally:
         await coach.close()
     return 0
