@@ -13,12 +13,12 @@ import logging
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import select, update
+from sqlalchemy import JSON, String, cast, func, literal, select, type_coerce, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.database import Database
-from bot.db.models import EpisodeRow, OutboxRow, User
+from bot.db.models import EpisodeRow, OutboxRow, User, UTCDateTime
 from bot.store import CHECKIN
 
 log = logging.getLogger(__name__)
@@ -61,29 +61,61 @@ async def _claim_batch(session: AsyncSession, dialect: str, now: datetime, batch
     rows = (await session.execute(query)).all()
     if not rows:
         return 0
-    triggers = [
-        {
-            "key": f"checkin:{row.id}:{row.next_checkin_day}",
-            "user_id": row.user_id,
-            "address": row.address,
-            "kind": "checkin",
-            "payload": {"episode": row.seq, "day": row.next_checkin_day},
-            "priority": CHECKIN,
-            "status": "pending",
-            "not_before": row.next_checkin_at,
-            "attempts": 0,
-            "created_at": now,
-        }
-        for row in rows
-    ]
-    await session.execute(_insert_ignoring_duplicates(dialect), triggers)
+    ids = [row.id for row in rows]
+    # One INSERT … SELECT: the database builds the trigger rows, Python only sees ids.
+    await session.execute(
+        _insert_ignoring_duplicates(dialect).from_select(
+            TRIGGER_COLUMNS, _triggers(dialect, ids, now)
+        )
+    )
     await session.execute(
         update(EpisodeRow)
-        .where(EpisodeRow.id.in_([row.id for row in rows]))
+        .where(EpisodeRow.id.in_(ids))
         .values(next_checkin_at=None)
         .execution_options(synchronize_session=False)
     )
     return len(rows)
+
+
+TRIGGER_COLUMNS = [
+    "key",
+    "user_id",
+    "address",
+    "kind",
+    "payload",
+    "priority",
+    "status",
+    "not_before",
+    "attempts",
+    "created_at",
+]
+
+
+def _triggers(dialect: str, ids: list[int], now: datetime) -> Any:
+    json_object = func.json_build_object if dialect == "postgresql" else func.json_object
+    key = (
+        literal("checkin:")
+        + cast(EpisodeRow.id, String)
+        + literal(":")
+        + cast(EpisodeRow.next_checkin_day, String)
+    )
+    payload = json_object("episode", EpisodeRow.seq, "day", EpisodeRow.next_checkin_day)
+    return (
+        select(
+            key,
+            EpisodeRow.user_id,
+            User.address,
+            literal("checkin"),
+            type_coerce(payload, JSON) if dialect == "postgresql" else payload,
+            literal(CHECKIN),
+            literal("pending"),
+            EpisodeRow.next_checkin_at,
+            literal(0),
+            type_coerce(now, UTCDateTime()),
+        )
+        .join(User, User.id == EpisodeRow.user_id)
+        .where(EpisodeRow.id.in_(ids))
+    )
 
 
 def _insert_ignoring_duplicates(dialect: str) -> Any:
