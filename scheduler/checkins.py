@@ -22,7 +22,7 @@ from bot.db.models import EpisodeRow, OutboxRow, User, UTCDateTime
 from bot.store import CHECKIN
 
 log = logging.getLogger(__name__)
-BATCH = 1000
+BATCH = 5000
 
 
 async def claim_due(db: Database, now: datetime, batch: int = BATCH) -> int:
