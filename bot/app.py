@@ -16,7 +16,6 @@ from content.loader import Content, load_content
 from dialogs.intents import Matcher, compile_rules
 from dialogs.spec import REQUIREMENTS
 from scheduler import checkins
-from scheduler.jobs import build_scheduler
 
 log = logging.getLogger(__name__)
 
@@ -61,9 +60,6 @@ class Coach:
         ran = await checkins.tick(self.db, self.service, self.clock.now())
         self.sender.notify()
         return ran
-
-    def scheduler(self) -> object:
-        return build_scheduler(self.tick, self.config.tick_seconds)
 
     async def close(self) -> None:
         await self.db.dispose()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator
 from typing import TextIO
 
 from bot.app import Coach
@@ -81,9 +81,4 @@ async def stdin_lines(interactive: bool) -> AsyncIterator[str]:
             line = await loop.run_in_executor(None, input, "you> ")
         except EOFError:
             return
-        yield line
-
-
-async def iterate(lines: Iterable[str]) -> AsyncIterator[str]:
-    for line in lines:
         yield line

@@ -14,7 +14,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,7 +24,7 @@ from bot.db.models import OutboxRow
 from content.loader import Content
 from content.localized import Lang
 from dialogs import CheckinDue, Context, Event, Transition, step
-from dialogs.actions import ForgetUser, RecordConsent, RecordPain, RecordTriage, Say
+from dialogs.actions import ForgetUser, RecordConsent, RecordPain, RecordTriage
 from dialogs.context import Intents
 from dialogs.states import State
 
@@ -188,15 +187,3 @@ class Service:
     @property
     def _pg(self) -> bool:
         return self.db.dialect == "postgresql"
-
-
-async def pending_messages(db: Database, address: str) -> list[Say]:
-    """Messages queued for ``address`` and not yet sent (for tests and the console)."""
-    async with db.session() as session:
-        rows = await session.scalars(
-            select(OutboxRow)
-            .where(OutboxRow.address == address, OutboxRow.kind == "message")
-            .where(OutboxRow.status == "pending")
-            .order_by(OutboxRow.priority, OutboxRow.id)
-        )
-        return [Say(text=row.payload["text"]) for row in rows]

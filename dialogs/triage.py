@@ -8,7 +8,7 @@ from dialogs import plan
 from dialogs.actions import Action, RecordConsent, RecordPain, RecordTriage, Say
 from dialogs.answers import Answer
 from dialogs.context import Context
-from dialogs.render import ask, emergency, say, text
+from dialogs.render import ask, emergency, say
 from dialogs.schedule import local_date
 from dialogs.states import Episode, Node, Score, State
 from dialogs.texts import TIP_BY_LIFT, M
@@ -144,4 +144,4 @@ def on_hour(state: State, answer: Answer, ctx: Context) -> Step:
 
 
 def text_time(state: State, ctx: Context) -> str:
-    return plan.next_checkin_text(state, ctx) or text(state, ctx, M.NO_PLAN)
+    return plan.next_checkin_text(state, ctx) or "–"
