@@ -12,6 +12,7 @@ server gets a fresh directory with its own configuration, SQLite database and lo
 from __future__ import annotations
 
 import base64
+import contextlib
 import fcntl
 import hashlib
 import hmac
@@ -258,7 +259,9 @@ class Synapse:
                 _request_json("GET", url, timeout_s=1.0)
                 return
             except (urllib.error.URLError, ConnectionError):
-                time.sleep(0.05)  # poll interval, not a wait for a known duration
+                # Wait for the next poll, or return early if the process dies meanwhile.
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    self._process.wait(timeout=0.05)
         raise TimeoutError(
             f"Synapse not ready after {self._ready_timeout_s} s; "
             f"{self.log_path}:\n{_tail(self.log_path)}"
