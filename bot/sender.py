@@ -105,13 +105,13 @@ class Sender:
             if row is None or row.status != "pending":
                 return None
             row.status, row.attempts = "sending", row.attempts + 1
-            address, payload = row.address, dict(row.payload)
+            address, payload, key = row.address, dict(row.payload), row.key
         transport = self.transports.get(address.split(":", 1)[0])
         if transport is None:
             result = SendResult(Delivery.RETRY, retry_after=60, detail="transport not running")
         else:
             try:
-                result = await transport.send(address, Outgoing.from_payload(payload))
+                result = await transport.send(address, Outgoing.from_payload(payload, key))
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # a transport bug must not stop the queue

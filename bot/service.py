@@ -61,13 +61,22 @@ class Service:
         return lock
 
     async def handle(
-        self, address: str, event: Event, *, lang_hint: Lang | None = None
-    ) -> Transition:
-        """A person wrote or pressed something: step the dialog and queue the replies."""
+        self,
+        address: str,
+        event: Event,
+        *,
+        lang_hint: Lang | None = None,
+        seen: tuple[str, str] | None = None,
+    ) -> Transition | None:
+        """A person wrote or pressed something: step the dialog and queue the replies.
+
+        ``seen`` is the platform's id of the event, ``(source, key)``: an event already
+        handled is skipped (returns None), recorded in the same transaction as the step.
+        """
         key_base = f"r:{uuid.uuid4().hex}"
-        done = await self._process(address, event, store.REPLY, key_base, lang_hint=lang_hint)
-        assert done is not None, "a person's event always makes a step"
-        return done
+        return await self._process(
+            address, event, store.REPLY, key_base, lang_hint=lang_hint, seen=seen
+        )
 
     async def state_of(self, address: str) -> State | None:
         """The stored conversation state of ``address`` (for tools and the demo)."""
@@ -97,12 +106,13 @@ class Service:
         *,
         lang_hint: Lang | None = None,
         trigger_id: int | None = None,
+        seen: tuple[str, str] | None = None,
     ) -> Transition | None:
         async with self._lock(address):
             for attempt in (1, 2):
                 try:
                     return await self._transaction(
-                        address, event, priority, key_base, lang_hint, trigger_id
+                        address, event, priority, key_base, lang_hint, trigger_id, seen
                     )
                 except IntegrityError:
                     # Another replica created this user at the same moment: load it again.
@@ -119,10 +129,13 @@ class Service:
         key_base: str,
         lang_hint: Lang | None,
         trigger_id: int | None,
+        seen: tuple[str, str] | None,
     ) -> Transition | None:
         now = self.clock.now()
         is_user_event = trigger_id is None
         async with self.db.session() as session:
+            if seen is not None and not await store.first_sight(session, *seen, now):
+                return None  # a redelivered update: handled before
             if trigger_id is not None:
                 trigger = await session.get(OutboxRow, trigger_id, with_for_update=self._pg)
                 if trigger is None or trigger.status != "pending":

@@ -17,6 +17,8 @@ from bot.db.models import (
     EpisodeRow,
     OutboxRow,
     PainScore,
+    SeenEvent,
+    TransportCursor,
     TriageAnswer,
     User,
 )
@@ -172,3 +174,31 @@ async def forget(session: AsyncSession, user_id: int) -> None:
         if "user_id" in table.c and table.name != "users":
             await session.execute(delete(table).where(table.c.user_id == user_id))
     await session.execute(delete(User).where(User.id == user_id))
+
+
+async def first_sight(session: AsyncSession, source: str, key: str, now: datetime) -> bool:
+    """Record an incoming event id; False if it was recorded before (a redelivery).
+
+    Two replicas racing on the same id both pass the check; the unique constraint then
+    fails one transaction, and its retry sees the row.
+    """
+    found = await session.execute(
+        select(SeenEvent.id).where(SeenEvent.source == source, SeenEvent.event_key == key)
+    )
+    if found.first() is not None:
+        return False
+    session.add(SeenEvent(source=source, event_key=key, seen_at=now))
+    return True
+
+
+async def read_cursor(session: AsyncSession, name: str) -> str | None:
+    row = await session.get(TransportCursor, name)
+    return row.value if row is not None else None
+
+
+async def write_cursor(session: AsyncSession, name: str, value: str, now: datetime) -> None:
+    row = await session.get(TransportCursor, name)
+    if row is None:
+        session.add(TransportCursor(name=name, value=value, updated_at=now))
+    else:
+        row.value, row.updated_at = value, now

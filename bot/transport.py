@@ -17,11 +17,15 @@ class Outgoing:
     question: str | None = None
     options: tuple[Option, ...] = ()
     scale: tuple[int, int] | None = None
+    # The outbox key: stable across retries, so a platform with idempotent sends
+    # (Matrix transaction ids) can make a retried send post once.
+    key: str = ""
 
     @classmethod
-    def from_payload(cls, payload: dict[str, Any]) -> Outgoing:
+    def from_payload(cls, payload: dict[str, Any], key: str = "") -> Outgoing:
         scale = payload.get("scale")
         return cls(
+            key=key,
             text=str(payload["text"]),
             question=payload.get("question"),
             options=tuple(Option(str(v), str(label)) for v, label in payload.get("options", [])),

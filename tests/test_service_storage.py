@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import func, select, text
 
+from bot import store
 from bot.clock import SimClock
 from bot.db.database import Database
 from bot.db.models import Base, OutboxRow
@@ -110,4 +111,39 @@ async def test_restart_goes_on_where_the_person_was(database: Database, shipped)
 async def test_postgres_schema_is_migrated_not_created(database: Database) -> None:
     async with database.session() as session:
         version = (await session.execute(text("select version_num from alembic_version"))).scalar()
-    assert version == "0001"
+    assert version == "0002"
+
+
+async def test_a_redelivered_event_is_handled_once(database: Database, shipped) -> None:  # type: ignore[no-untyped-def]
+    clock = SimClock(datetime(2026, 3, 2, 9, tzinfo=UTC))
+    service, sender, out = build(database, shipped, clock)
+    first = await service.handle(ADDRESS, Text("my back hurts"), seen=("test", "update-1"))
+    again = await service.handle(ADDRESS, Text("my back hurts"), seen=("test", "update-1"))
+    other_source = await service.handle(ADDRESS, Text("/help"), seen=("other", "update-1"))
+    await sender.flush()
+    assert first is not None and again is None and other_source is not None
+    assert len(out.sent) == len(first.messages) + len(other_source.messages)
+
+
+async def test_cursor_is_kept_and_replaced(database: Database) -> None:
+    now = datetime(2026, 3, 2, 9, tzinfo=UTC)
+    async with database.session() as session:
+        assert await store.read_cursor(session, "telegram:offset") is None
+        await store.write_cursor(session, "telegram:offset", "41", now)
+    async with database.session() as session:
+        await store.write_cursor(session, "telegram:offset", "42", now)
+    async with database.session() as session:
+        assert await store.read_cursor(session, "telegram:offset") == "42"
+
+
+async def test_migrations_match_the_models(database: Database) -> None:
+    """A model changed without a migration would make production differ from the tests."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    def diff(connection):  # type: ignore[no-untyped-def]
+        return compare_metadata(MigrationContext.configure(connection), Base.metadata)
+
+    async with database.engine.connect() as connection:
+        differences = await connection.run_sync(diff)
+    assert differences == []

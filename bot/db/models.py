@@ -20,6 +20,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Text,
     UniqueConstraint,
 )
 from sqlalchemy.engine import Dialect
@@ -183,3 +184,32 @@ class OutboxRow(Base):
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
     error: Mapped[str | None] = mapped_column(String(200))
+
+
+class TransportCursor(Base):
+    """Where a transport stopped reading (a Telegram update offset, a Matrix sync token).
+
+    Written only after the events before it were handled, so a restart resumes there.
+    """
+
+    __tablename__ = "transport_cursors"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime]
+
+
+class SeenEvent(Base):
+    """An incoming event already handled (a Telegram update_id, a Matrix event id).
+
+    Inserted in the same transaction as the dialog step it caused, so a redelivered
+    event is handled exactly once. Old rows are pruned; redeliveries come within minutes.
+    """
+
+    __tablename__ = "seen_events"
+    __table_args__ = (UniqueConstraint("source", "event_key", name="uq_seen_events_source_key"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    source: Mapped[str] = mapped_column(String(32))
+    event_key: Mapped[str] = mapped_column(String(255))
+    seen_at: Mapped[datetime] = mapped_column(index=True)
