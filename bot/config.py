@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from content.loader import CONTENT_DIR
 from content.localized import LANGS, Lang
+
+# What Telegram accepts as a webhook secret token.
+SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 
 class ConfigError(Exception):
@@ -25,6 +29,12 @@ class Config:
     tick_seconds: float = 60.0
     log_level: str = "INFO"
     telegram_token: str | None = field(default=None, repr=False)
+    telegram_base_url: str = ""  # empty: Telegram's own Bot API server
+    telegram_rate: float = 30.0  # messages per second over all chats
+    webhook_url: str = ""  # empty: long polling
+    webhook_secret: str = field(default="", repr=False)
+    listen_host: str = "0.0.0.0"
+    listen_port: int = 8080
 
     @property
     def db_url(self) -> str:
@@ -48,6 +58,18 @@ def load_config(env: dict[str, str] | None = None) -> Config:
         raise ConfigError("BACKCOACH_TICK_SECONDS must be a number of seconds") from None
     if tick <= 0:
         raise ConfigError("BACKCOACH_TICK_SECONDS must be positive")
+    rate = _number(env, "TELEGRAM_MAX_PER_SECOND", "30")
+    port = int(_number(env, "BACKCOACH_LISTEN_PORT", "8080"))
+    if not 0 < port < 65536:
+        raise ConfigError("BACKCOACH_LISTEN_PORT must be a port number (1-65535)")
+    webhook_url = env.get("BACKCOACH_WEBHOOK_URL", "")
+    if webhook_url and not webhook_url.startswith("https://"):
+        raise ConfigError("BACKCOACH_WEBHOOK_URL must be an https:// address Telegram can reach")
+    secret = env.get("BACKCOACH_WEBHOOK_SECRET", "")
+    if secret and not SECRET.fullmatch(secret):
+        raise ConfigError(
+            "BACKCOACH_WEBHOOK_SECRET must be 1-256 characters of A-Z, a-z, 0-9, _ and -"
+        )
     return Config(
         data_dir=Path(env.get("BACKCOACH_DATA_DIR", "data")),
         database_url=env.get("BACKCOACH_DATABASE_URL", ""),
@@ -57,4 +79,20 @@ def load_config(env: dict[str, str] | None = None) -> Config:
         tick_seconds=tick,
         log_level=env.get("BACKCOACH_LOG_LEVEL", "INFO").upper(),
         telegram_token=env.get("TELEGRAM_BOT_TOKEN") or None,
+        telegram_base_url=env.get("TELEGRAM_BASE_URL", ""),
+        telegram_rate=rate,
+        webhook_url=webhook_url,
+        webhook_secret=secret,
+        listen_host=env.get("BACKCOACH_LISTEN_HOST", "0.0.0.0"),
+        listen_port=port,
     )
+
+
+def _number(env: dict[str, str], name: str, default: str) -> float:
+    try:
+        value = float(env.get(name, default))
+    except ValueError:
+        raise ConfigError(f"{name} must be a number") from None
+    if value <= 0:
+        raise ConfigError(f"{name} must be positive")
+    return value
