@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from pathlib import Path
+
+from sqlalchemy import text
 
 from bot.clock import Clock
 from bot.config import Config
 from bot.db.database import Database
+from bot.ratelimit import RateLimit
 from bot.sender import Sender
 from bot.service import Defaults, Service
 from bot.transport import Transport
@@ -36,11 +40,13 @@ class Coach:
         clock: Clock,
         transports: list[Transport],
         content: tuple[Content, Matcher] | None = None,
+        *,
+        limits: Mapping[str, RateLimit] | None = None,
     ) -> None:
         self.config, self.clock = config, clock
         self.content, self.intents = content or load_all_content(config.content_dir)
         self.db = Database(config.db_url)
-        self.sender = Sender(self.db, {t.prefix: t for t in transports}, clock)
+        self.sender = Sender(self.db, {t.prefix: t for t in transports}, clock, limits=limits)
         self.service = Service(
             self.db,
             self.content,
@@ -60,6 +66,16 @@ class Coach:
         ran = await checkins.tick(self.db, self.service, self.clock.now())
         self.sender.notify()
         return ran
+
+    async def healthy(self) -> bool:
+        """The database answers (for /healthz)."""
+        try:
+            async with self.db.session() as session:
+                await session.execute(text("select 1"))
+        except Exception:
+            log.warning("health check: the database does not answer")
+            return False
+        return True
 
     async def close(self) -> None:
         await self.db.dispose()

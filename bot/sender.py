@@ -1,17 +1,23 @@
-"""Delivers outbox messages through their transport, in order, obeying the platform.
+"""Delivers outbox messages through their transport, in order, within the platform's limits.
 
-Each row is claimed (status ``sending``) in its own transaction before the send and
-settled after it, so a crash leaves at most the in-flight rows undecided; those are
-marked ``unknown`` at start-up rather than resent blindly.
+Rows are claimed (status ``sending``) in a transaction before the send and settled after
+it, so a crash leaves at most the in-flight rows undecided; those are marked ``unknown``
+at start-up rather than resent blindly. Per address, one message is in flight at a time
+and later ones wait, so a conversation keeps its order; across addresses, sends run
+concurrently up to ``concurrency``. Each pass re-reads the queue in priority order, so a
+reply to someone who just wrote overtakes a long digest run.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import Mapping
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,17 +25,40 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.clock import Clock
 from bot.db.database import Database
 from bot.db.models import EpisodeRow, OutboxRow, User
+from bot.ratelimit import RateLimit
 from bot.transport import Delivery, Outgoing, SendResult, Transport
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
-BATCH = 200
+BATCH = 500
+NOT_RUNNING = SendResult(Delivery.RETRY, retry_after=60, detail="transport not running")
+
+
+@dataclass(frozen=True)
+class _Row:
+    id: int
+    address: str
+    key: str
+    payload: dict[str, Any]
 
 
 class Sender:
-    def __init__(self, db: Database, transports: Mapping[str, Transport], clock: Clock) -> None:
+    def __init__(
+        self,
+        db: Database,
+        transports: Mapping[str, Transport],
+        clock: Clock,
+        *,
+        limits: Mapping[str, RateLimit] | None = None,
+        concurrency: int = 32,
+    ) -> None:
         self.db, self.transports, self.clock = db, dict(transports), clock
+        self.limits = dict(limits or {})
         self.wakeup = asyncio.Event()
+        self.sent = 0  # delivered since start, for tests and benchmarks
+        self._slots = asyncio.Semaphore(concurrency)
+        self._in_flight: dict[str, asyncio.Task[None]] = {}
+        self._held: dict[str, datetime] = {}  # address → retry time of its first message
 
     def notify(self) -> None:
         self.wakeup.set()
@@ -48,112 +77,189 @@ class Sender:
         return count
 
     async def flush(self) -> int:
-        """Send everything due now; returns how many were delivered."""
-        sent = 0
+        """Send everything due now, waiting out rate limits; returns how many were delivered.
+
+        Messages put back for later (a retry after a failure) are not waited for.
+        """
+        before = self.sent
         while True:
-            rows = await self._due()
-            if not rows:
-                return sent
-            held: set[str] = set()  # an address that must wait keeps its later rows waiting
-            progressed = False
-            for row_id, address in rows:
-                if address in held:
-                    continue
-                delivered = await self._send_one(row_id)
-                if delivered is None:
-                    continue
-                progressed = True
-                if delivered.delivery is Delivery.SENT:
-                    sent += 1
-                elif delivered.delivery in (Delivery.RETRY, Delivery.UNREACHABLE):
-                    held.add(address)
-            if not progressed or held:
-                return sent
+            dispatched, wait = await self._pass()
+            if dispatched:
+                continue
+            if self._in_flight:
+                await asyncio.wait(set(self._in_flight.values()), return_when="FIRST_COMPLETED")
+            elif wait is not None:
+                await asyncio.sleep(wait)
+            else:
+                return self.sent - before
 
     async def run(self, poll_seconds: float = 1.0) -> None:
         """Deliver until cancelled; woken at once when a reply is queued."""
-        while True:
-            try:
-                await self.flush()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("sender pass failed; trying again")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wakeup.wait(), poll_seconds)
-            self.wakeup.clear()
+        try:
+            while True:
+                wait: float | None = None
+                try:
+                    dispatched, wait = await self._pass()
+                    if dispatched:
+                        continue
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.exception("sender pass failed; trying again")
+                # A finished send sets ``wakeup`` too: its address's next message may go.
+                timeout = poll_seconds if wait is None else min(wait, poll_seconds)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.wakeup.wait(), timeout)
+        finally:
+            await self.drain()
 
-    async def _due(self) -> list[tuple[int, str]]:
+    async def drain(self) -> None:
+        """Let the sends in flight finish and settle (on shutdown)."""
+        if self._in_flight:
+            await asyncio.gather(*self._in_flight.values(), return_exceptions=True)
+
+    async def _pass(self) -> tuple[int, float | None]:
+        """Start the sends that may go now; how many started, and when to look again."""
+        self.wakeup.clear()
+        now = self.clock.now()
+        go: list[_Row] = []
+        wait: float | None = None
+        seen: set[str] = set()
+        for row in await self._due(now):
+            if self.wakeup.is_set():
+                break  # a reply was queued: look again from the top of the queue
+            address = row.address
+            if address in seen or address in self._in_flight:
+                seen.add(address)
+                continue
+            seen.add(address)
+            held = self._held.get(address)
+            if held is not None and held > now:
+                continue
+            self._held.pop(address, None)
+            limit = self.limits.get(_prefix(address))
+            if limit is not None:
+                chat_wait = limit.chat_wait(address)
+                if chat_wait > 0:
+                    wait = chat_wait if wait is None else min(wait, chat_wait)
+                    continue
+                global_wait = limit.global_wait()
+                if global_wait > 0:
+                    if go:
+                        break  # send what may go now; the rest next pass
+                    await asyncio.sleep(global_wait)
+                    if self.wakeup.is_set() or limit.global_wait() > 0:
+                        return 0, 0.0
+                limit.take(address)
+            go.append(row)
+        for row in await self._claim(go):
+            await self._slots.acquire()
+            task = asyncio.create_task(self._deliver(row))
+            self._in_flight[row.address] = task
+            task.add_done_callback(functools.partial(self._done, row.address))
+        return len(go), wait
+
+    def _done(self, address: str, _task: asyncio.Task[None]) -> None:
+        self._in_flight.pop(address, None)
+        self._slots.release()
+        self.wakeup.set()  # the address's next message may go now
+
+    async def _due(self, now: datetime) -> list[_Row]:
         async with self.db.session() as session:
             rows = await session.execute(
-                select(OutboxRow.id, OutboxRow.address)
+                select(OutboxRow.id, OutboxRow.address, OutboxRow.key, OutboxRow.payload)
                 .where(
                     OutboxRow.kind == "message",
                     OutboxRow.status == "pending",
-                    OutboxRow.not_before <= self.clock.now(),
+                    OutboxRow.not_before <= now,
                 )
                 .order_by(OutboxRow.priority, OutboxRow.id)
                 .limit(BATCH)
             )
-            return [(row.id, row.address) for row in rows]
+            return [_Row(r.id, r.address, r.key, r.payload) for r in rows]
 
-    async def _send_one(self, row_id: int) -> SendResult | None:
+    async def _claim(self, rows: list[_Row]) -> list[_Row]:
+        """Mark the rows as being sent; only those still pending (another worker may race)."""
+        if not rows:
+            return []
         async with self.db.session() as session:
-            row = await session.get(
-                OutboxRow, row_id, with_for_update=self.db.dialect == "postgresql"
+            claimed = await session.execute(
+                update(OutboxRow)
+                .where(OutboxRow.id.in_([r.id for r in rows]), OutboxRow.status == "pending")
+                .values(status="sending", attempts=OutboxRow.attempts + 1)
+                .returning(OutboxRow.id)
             )
-            if row is None or row.status != "pending":
-                return None
-            row.status, row.attempts = "sending", row.attempts + 1
-            address, payload, key = row.address, dict(row.payload), row.key
-        transport = self.transports.get(address.split(":", 1)[0])
+            ids = set(claimed.scalars())
+        return [r for r in rows if r.id in ids]
+
+    async def _deliver(self, row: _Row) -> None:
+        transport = self.transports.get(_prefix(row.address))
         if transport is None:
-            result = SendResult(Delivery.RETRY, retry_after=60, detail="transport not running")
+            result = NOT_RUNNING
         else:
             try:
-                result = await transport.send(address, Outgoing.from_payload(payload, key))
+                message = Outgoing.from_payload(row.payload, row.key)
+                result = await transport.send(row.address, message)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # a transport bug must not stop the queue
                 log.exception("transport %s failed", transport.prefix)
                 result = SendResult(Delivery.RETRY, retry_after=5, detail=type(exc).__name__)
-        await self._settle(row_id, result)
-        return result
+        try:
+            await self._settle(row, result)
+        except Exception:
+            log.exception("could not record a send result; the row stays 'sending'")
 
-    async def _settle(self, row_id: int, result: SendResult) -> None:
+    async def _settle(self, item: _Row, result: SendResult) -> None:
         now = self.clock.now()
         async with self.db.session() as session:
-            row = await session.get(OutboxRow, row_id)
+            row = await session.get(OutboxRow, item.id)
             if row is None:
-                return
+                return  # the user was deleted meanwhile
             if result.delivery is Delivery.SENT:
+                self.sent += 1
                 if row.user_id is None:  # e.g. the goodbye after /delete: keep no trace
                     await session.delete(row)
                     return
                 row.status, row.sent_at, row.error = "sent", now, None
+            elif result.delivery is Delivery.THROTTLED:
+                # Not the message's fault: never counts as an attempt, never dropped.
+                row.status, row.attempts, row.error = "pending", row.attempts - 1, "rate limited"
+                limit = self.limits.get(_prefix(item.address))
+                if limit is not None:
+                    limit.pause(result.retry_after)
+                else:
+                    row.not_before = now + timedelta(seconds=result.retry_after)
+                    self._held[item.address] = row.not_before
             elif result.delivery is Delivery.RETRY and row.attempts < MAX_ATTEMPTS:
                 row.status, row.error = "pending", result.detail[:200] or None
                 backoff = max(result.retry_after, 2.0**row.attempts)
                 row.not_before = now + timedelta(seconds=backoff)
+                self._held[item.address] = row.not_before
             elif result.delivery is Delivery.UNREACHABLE:
                 row.status, row.error = "failed", result.detail[:200] or "unreachable"
-                await self._mark_unreachable(session, row)
+                await _mark_unreachable(session, row)
             else:
                 row.status = "unknown" if result.delivery is Delivery.UNKNOWN else "failed"
                 row.error = result.detail[:200] or row.status
 
-    async def _mark_unreachable(self, session: AsyncSession, row: OutboxRow) -> None:
-        if row.user_id is None:
-            return
-        log.info("user %s unreachable; their scheduled messages stop", row.user_id)
-        await session.execute(update(User).where(User.id == row.user_id).values(unreachable=True))
-        await session.execute(
-            update(EpisodeRow).where(EpisodeRow.user_id == row.user_id).values(next_checkin_at=None)
+
+def _prefix(address: str) -> str:
+    return address.split(":", 1)[0]
+
+
+async def _mark_unreachable(session: AsyncSession, row: OutboxRow) -> None:
+    if row.user_id is None:
+        return
+    log.info("user %s unreachable; their scheduled messages stop", row.user_id)
+    await session.execute(update(User).where(User.id == row.user_id).values(unreachable=True))
+    await session.execute(
+        update(EpisodeRow).where(EpisodeRow.user_id == row.user_id).values(next_checkin_at=None)
+    )
+    await session.execute(
+        delete(OutboxRow).where(
+            OutboxRow.user_id == row.user_id,
+            OutboxRow.status == "pending",
+            OutboxRow.id != row.id,
         )
-        await session.execute(
-            delete(OutboxRow).where(
-                OutboxRow.user_id == row.user_id,
-                OutboxRow.status == "pending",
-                OutboxRow.id != row.id,
-            )
-        )
+    )

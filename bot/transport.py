@@ -35,6 +35,7 @@ class Outgoing:
 
 class Delivery(Enum):
     SENT = "sent"
+    THROTTLED = "throttled"  # the platform's rate limit: wait retry_after, never counts as a try
     RETRY = "retry"  # not delivered, safe to try again later (rate limit, network before send)
     UNREACHABLE = "unreachable"  # blocked, deactivated, no such chat: stop writing to them
     UNKNOWN = "unknown"  # may or may not have arrived (timeout after sending): never resend

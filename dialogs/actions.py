@@ -75,10 +75,15 @@ Action = Say | RecordConsent | RecordTriage | RecordPain | ForgetUser
 
 @dataclass(frozen=True)
 class Transition:
-    """The result of one step: the new state and what to do."""
+    """The result of one step: the new state and what to do.
+
+    ``stale`` is set when the event was a button from an older question, or one whose
+    value the question does not have: a transport shows "expired" at the button.
+    """
 
     state: State
     actions: tuple[Action, ...]
+    stale: bool = False
 
     @property
     def messages(self) -> tuple[Say, ...]:

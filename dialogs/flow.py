@@ -47,8 +47,10 @@ def new_state(ctx: Context) -> State:
 
 def step(state: State | None, event: Event, ctx: Context) -> Transition:
     """Decide what to say and what to record for ``event``; pure, no I/O, no clock."""
-    new, actions = _step(state or new_state(ctx), event, ctx)
-    return Transition(new, tuple(actions))
+    state = state or new_state(ctx)
+    new, actions = _step(state, event, ctx)
+    stale = isinstance(event, Choice) and not isinstance(read_answer(state, event, ctx), Answer)
+    return Transition(new, tuple(actions), stale=stale)
 
 
 def _step(state: State, event: Event, ctx: Context) -> Step:

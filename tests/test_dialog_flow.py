@@ -202,6 +202,21 @@ def test_a_stale_button_has_expired(dialog: DialogDriver) -> None:
     assert dialog.state is not None and dialog.state.has_consent
 
 
+def test_transition_says_whether_a_button_was_taken(dialog: DialogDriver) -> None:
+    """Transports mark a pressed button as chosen or expired from ``Transition.stale``."""
+    from dialogs import Choice, Text, step
+
+    dialog.text("my back hurts")
+    current = dialog.last_question
+    assert current is not None and current.question is not None
+    taken = step(dialog.state, Choice(current.question, "agree"), dialog.ctx())
+    tampered = step(dialog.state, Choice(current.question, "maybe"), dialog.ctx())
+    old_turn = step(dialog.state, Choice(str(int(current.question) - 1), "agree"), dialog.ctx())
+    typed = step(dialog.state, Text("agree"), dialog.ctx())
+    assert not taken.stale and tampered.stale and old_turn.stale and not typed.stale
+    assert tampered.state.node == dialog.state.node  # nothing changed but the turn
+
+
 def test_delete_after_confirmation_forgets_everything(dialog: DialogDriver) -> None:
     enrol(dialog)
     dialog.command("delete")
