@@ -6,6 +6,7 @@ clock even when a test or the console moves the simulated one.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -70,6 +71,12 @@ class RateLimit:
         bucket.tokens -= 1
         if len(self._chats) > 10_000:
             self._forget_idle(now)
+
+    async def acquire(self, chat: str) -> None:
+        """Wait until a message to ``chat`` may go, then spend its token."""
+        while (wait := max(self.chat_wait(chat), self.global_wait())) > 0:
+            await asyncio.sleep(wait)
+        self.take(chat)
 
     def pause(self, seconds: float) -> None:
         """The platform said "too many requests, retry after": nothing goes until then."""

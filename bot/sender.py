@@ -222,7 +222,12 @@ class Sender:
                     await session.delete(row)
                     return
                 row.status, row.sent_at, row.error = "sent", now, None
-            elif result.delivery is Delivery.THROTTLED:
+                return
+            if result.parts_sent:
+                # Part of a long message arrived: a retry sends only the rest.
+                done = int(row.payload.get("parts_sent", 0)) + result.parts_sent
+                row.payload = {**row.payload, "parts_sent": done}
+            if result.delivery is Delivery.THROTTLED:
                 # Not the message's fault: never counts as an attempt, never dropped.
                 row.status, row.attempts, row.error = "pending", row.attempts - 1, "rate limited"
                 limit = self.limits.get(_prefix(item.address))

@@ -36,8 +36,8 @@ async def serve(config: Config, stop: asyncio.Event | None = None) -> int:
     if application is not None:
         from bot.telegram.transport import PREFIX, TelegramTransport
 
-        transports.append(TelegramTransport(application.bot))
         limits[PREFIX] = RateLimit(per_second=config.telegram_rate)
+        transports.append(TelegramTransport(application.bot, limits[PREFIX]))
     coach = Coach(config, SystemClock(), transports, limits=limits)
     telegram = (
         TelegramRunner(application, coach.service, config, coach.healthy)

@@ -20,12 +20,15 @@ class Outgoing:
     # The outbox key: stable across retries, so a platform with idempotent sends
     # (Matrix transaction ids) can make a retried send post once.
     key: str = ""
+    # Parts of a long message already delivered by an earlier try (not to be sent again).
+    parts_sent: int = 0
 
     @classmethod
     def from_payload(cls, payload: dict[str, Any], key: str = "") -> Outgoing:
         scale = payload.get("scale")
         return cls(
             key=key,
+            parts_sent=int(payload.get("parts_sent", 0)),
             text=str(payload["text"]),
             question=payload.get("question"),
             options=tuple(Option(str(v), str(label)) for v, label in payload.get("options", [])),
@@ -47,6 +50,7 @@ class SendResult:
     delivery: Delivery
     retry_after: float = 0.0
     detail: str = ""
+    parts_sent: int = 0  # of a message the platform takes in several parts, before it failed
 
 
 class Transport(Protocol):

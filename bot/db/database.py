@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -35,6 +36,10 @@ class Database:
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        # SQLite has one writer; many concurrent transactions in one process would wait in
+        # its busy handler or fail to upgrade a read lock ("database is locked"). Taking
+        # turns here is faster and never loses a message. PostgreSQL needs no such thing.
+        self._turns = asyncio.Lock() if self.engine.dialect.name == "sqlite" else None
 
     @property
     def dialect(self) -> str:
@@ -43,7 +48,11 @@ class Database:
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
         """A transaction: committed when the block ends normally, rolled back otherwise."""
-        async with self._sessions() as session, session.begin():
+        if self._turns is None:
+            async with self._sessions() as session, session.begin():
+                yield session
+            return
+        async with self._turns, self._sessions() as session, session.begin():
             yield session
 
     async def upgrade(self, revision: str = "head") -> None:

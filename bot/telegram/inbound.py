@@ -62,8 +62,11 @@ class Inbound:
     async def _on_button(self, update: Update, query: CallbackQuery) -> None:
         choice = parse_callback(query.data)
         lang = language_of(query.from_user)
+        message = query.message
+        # Only a button in the person's own chat counts: one from elsewhere changes nothing.
+        own = isinstance(message, Message) and message.chat.id == query.from_user.id
         stale = True
-        if choice is not None:
+        if choice is not None and own:
             transition = await self.service.handle(
                 address_of(query.from_user.id),
                 choice,
@@ -77,9 +80,7 @@ class Inbound:
         expired = self.service.content.text(M.EXPIRED, lang or self.service.defaults.lang)
         try:
             await query.answer(text=expired.split("\n")[0][:200] if stale else None)
-            message = query.message
-            # Only the person's own chat: a button pressed elsewhere changes nothing there.
-            if isinstance(message, Message) and message.chat.id == query.from_user.id:
+            if own and isinstance(message, Message):
                 await _close_question(message, None if stale else query.data)
         except TelegramError as exc:  # e.g. a query answered too late: nothing to repair
             log.info("could not answer a button press: %s", type(exc).__name__)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import warnings
+from dataclasses import replace
 from datetime import timedelta
 
 import httpx
@@ -15,6 +16,7 @@ from telegram import Bot
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 
+from bot.ratelimit import RateLimit
 from bot.telegram.markup import keyboard, split, to_html
 from bot.transport import Delivery, Outgoing, SendResult
 
@@ -43,16 +45,22 @@ def chat_of(address: str) -> int | None:
 class TelegramTransport:
     prefix = PREFIX
 
-    def __init__(self, bot: Bot) -> None:
-        self.bot = bot
+    def __init__(self, bot: Bot, limit: RateLimit | None = None) -> None:
+        """``limit``: the sender's limits, which the second and later parts must obey too."""
+        self.bot, self.limit = bot, limit
 
     async def send(self, address: str, message: Outgoing) -> SendResult:
         chat_id = chat_of(address)
         if chat_id is None:
             return SendResult(Delivery.FAILED, detail="not a Telegram address")
         parts = split(message.text)
+        done = 0
         try:
             for index, part in enumerate(parts):
+                if index < message.parts_sent:
+                    continue  # arrived on an earlier try
+                if done and self.limit is not None:
+                    await self.limit.acquire(address)  # the sender paid for the first part
                 last = index == len(parts) - 1
                 await self.bot.send_message(
                     chat_id,
@@ -60,8 +68,9 @@ class TelegramTransport:
                     parse_mode=ParseMode.HTML,
                     reply_markup=keyboard(message) if last else None,
                 )
+                done += 1
         except TelegramError as exc:
-            return outcome(exc)
+            return replace(outcome(exc), parts_sent=done)
         return SendResult(Delivery.SENT)
 
 
@@ -80,7 +89,9 @@ def outcome(exc: TelegramError) -> SendResult:
         log.warning("Telegram refused a message: %s", exc.message)
         return SendResult(Delivery.FAILED, detail=detail)
     if isinstance(exc, TimedOut | NetworkError):
-        if isinstance(exc.__cause__, NOT_SENT):
+        cause = exc.__cause__
+        if isinstance(cause, NOT_SENT) or not isinstance(cause, httpx.HTTPError):
+            # Never left, or Telegram answered with an error status (5xx): not delivered.
             return SendResult(Delivery.RETRY, retry_after=2, detail=detail)
         return SendResult(Delivery.UNKNOWN, detail=detail)
     return SendResult(Delivery.RETRY, retry_after=10, detail=detail)

@@ -65,7 +65,7 @@ class CoachOnTelegram:
         self.coach = Coach(
             self.config,
             self.clock,
-            [TelegramTransport(application.bot)],
+            [TelegramTransport(application.bot, self.limit)],
             _CONTENT,
             limits={PREFIX: self.limit},
         )
