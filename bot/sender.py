@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -37,6 +38,7 @@ NOT_RUNNING = SendResult(Delivery.RETRY, retry_after=60, detail="transport not r
 @dataclass(frozen=True)
 class _Row:
     id: int
+    user_id: int | None
     address: str
     key: str
     payload: dict[str, Any]
@@ -59,8 +61,17 @@ class Sender:
         self._slots = asyncio.Semaphore(concurrency)
         self._in_flight: dict[str, asyncio.Task[None]] = {}
         self._held: dict[str, datetime] = {}  # address → retry time of its first message
+        # The due rows as last read, in priority order. Re-read when something new was
+        # queued, when used up, or after a second; not on every send, which at hundreds
+        # of messages a second would cost more than the sending.
+        self._queue: list[_Row] = []
+        self._delivered: list[_Row] = []  # sent, to be recorded by the next pass in one go
+        self._queued_new = True
+        self._read_at = 0.0
 
     def notify(self) -> None:
+        """Something was put in the outbox: read the queue again, from the top."""
+        self._queued_new = True
         self.wakeup.set()
 
     async def recover(self) -> int:
@@ -91,6 +102,7 @@ class Sender:
             elif wait is not None:
                 await asyncio.sleep(wait)
             else:
+                await self._record_sent()
                 return self.sent - before
 
     async def run(self, poll_seconds: float = 1.0) -> None:
@@ -117,17 +129,22 @@ class Sender:
         """Let the sends in flight finish and settle (on shutdown)."""
         if self._in_flight:
             await asyncio.gather(*self._in_flight.values(), return_exceptions=True)
+        await self._record_sent()
 
     async def _pass(self) -> tuple[int, float | None]:
         """Start the sends that may go now; how many started, and when to look again."""
         self.wakeup.clear()
+        await self._record_sent()
         now = self.clock.now()
+        if self._queued_new or not self._queue or time.monotonic() - self._read_at > 1.0:
+            self._queued_new, self._read_at = False, time.monotonic()
+            self._queue = await self._due(now)
         go: list[_Row] = []
         wait: float | None = None
         seen: set[str] = set()
-        for row in await self._due(now):
-            if self.wakeup.is_set():
-                break  # a reply was queued: look again from the top of the queue
+        for row in self._queue:
+            if self._queued_new:
+                break  # e.g. a reply was queued: look again from the top of the queue
             address = row.address
             if address in seen or address in self._in_flight:
                 seen.add(address)
@@ -148,10 +165,12 @@ class Sender:
                     if go:
                         break  # send what may go now; the rest next pass
                     await asyncio.sleep(global_wait)
-                    if self.wakeup.is_set() or limit.global_wait() > 0:
+                    if self._queued_new or limit.global_wait() > 0:
                         return 0, 0.0
                 limit.take(address)
             go.append(row)
+        taken = {row.id for row in go}
+        self._queue = [row for row in self._queue if row.id not in taken]
         for row in await self._claim(go):
             await self._slots.acquire()
             task = asyncio.create_task(self._deliver(row))
@@ -167,7 +186,13 @@ class Sender:
     async def _due(self, now: datetime) -> list[_Row]:
         async with self.db.session() as session:
             rows = await session.execute(
-                select(OutboxRow.id, OutboxRow.address, OutboxRow.key, OutboxRow.payload)
+                select(
+                    OutboxRow.id,
+                    OutboxRow.user_id,
+                    OutboxRow.address,
+                    OutboxRow.key,
+                    OutboxRow.payload,
+                )
                 .where(
                     OutboxRow.kind == "message",
                     OutboxRow.status == "pending",
@@ -176,7 +201,7 @@ class Sender:
                 .order_by(OutboxRow.priority, OutboxRow.id)
                 .limit(BATCH)
             )
-            return [_Row(r.id, r.address, r.key, r.payload) for r in rows]
+            return [_Row(r.id, r.user_id, r.address, r.key, r.payload) for r in rows]
 
     async def _claim(self, rows: list[_Row]) -> list[_Row]:
         """Mark the rows as being sent; only those still pending (another worker may race)."""
@@ -205,10 +230,41 @@ class Sender:
             except Exception as exc:  # a transport bug must not stop the queue
                 log.exception("transport %s failed", transport.prefix)
                 result = SendResult(Delivery.RETRY, retry_after=5, detail=type(exc).__name__)
+        if result.delivery is Delivery.SENT:
+            self.sent += 1
+            self._delivered.append(row)
+            return
         try:
             await self._settle(row, result)
         except Exception:
             log.exception("could not record a send result; the row stays 'sending'")
+        finally:
+            self._queued_new = True  # back in the queue, or gone: read the queue again
+
+    async def _record_sent(self) -> None:
+        """Mark delivered rows sent, many in one transaction (a crash before this leaves
+        them ``sending``, which start-up turns into ``unknown``: never sent twice)."""
+        if not self._delivered:
+            return
+        rows, self._delivered = self._delivered, []
+        kept = [r.id for r in rows if r.user_id is not None]
+        gone = [r.id for r in rows if r.user_id is None]  # e.g. the goodbye after /delete
+        try:
+            await self._write_sent(kept, gone)
+        except Exception:
+            self._delivered = rows + self._delivered  # try again on the next pass
+            raise
+
+    async def _write_sent(self, kept: list[int], gone: list[int]) -> None:
+        async with self.db.session() as session:
+            if kept:
+                await session.execute(
+                    update(OutboxRow)
+                    .where(OutboxRow.id.in_(kept))
+                    .values(status="sent", sent_at=self.clock.now(), error=None)
+                )
+            if gone:
+                await session.execute(delete(OutboxRow).where(OutboxRow.id.in_(gone)))
 
     async def _settle(self, item: _Row, result: SendResult) -> None:
         now = self.clock.now()
@@ -216,13 +272,6 @@ class Sender:
             row = await session.get(OutboxRow, item.id)
             if row is None:
                 return  # the user was deleted meanwhile
-            if result.delivery is Delivery.SENT:
-                self.sent += 1
-                if row.user_id is None:  # e.g. the goodbye after /delete: keep no trace
-                    await session.delete(row)
-                    return
-                row.status, row.sent_at, row.error = "sent", now, None
-                return
             if result.parts_sent:
                 # Part of a long message arrived: a retry sends only the rest.
                 done = int(row.payload.get("parts_sent", 0)) + result.parts_sent
