@@ -209,3 +209,44 @@ def test_split_parts_fit_and_lose_nothing(text: str) -> None:
     assert "".join(parts).replace("\n", "").replace(" ", "") == text.replace("\n", "").replace(
         " ", ""
     )
+
+
+async def test_a_reply_overtakes_a_long_bulk_run(
+    telegram_api: FakeTelegramApi, tmp_path: Path
+) -> None:
+    """Three hundred digest messages at 30/s take ten seconds; a reply must not wait."""
+    from sqlalchemy import insert
+
+    from bot import store
+    from bot.db.models import OutboxRow
+
+    chats = range(30_000, 30_300)
+    for chat in chats:
+        telegram_api.add_user(chat)
+    async with CoachOnTelegram(telegram_api, tmp_path, limit=RateLimit()) as bot:
+        now = bot.clock.now()
+        rows = [
+            {
+                "key": f"digest:{chat}:1",
+                "user_id": None,
+                "address": f"telegram:{chat}",
+                "kind": "message",
+                "payload": {"text": "Issue 1", "options": []},
+                "priority": store.BULK,
+                "status": "pending",
+                "not_before": now,
+                "attempts": 0,
+                "created_at": now,
+            }
+            for chat in chats
+        ]
+        async with bot.coach.db.session() as session:
+            await session.execute(insert(OutboxRow), rows)
+        bot.coach.sender.notify()
+        await telegram_api.wait_for(lambda: len(telegram_api.calls_of("sendMessage")) >= 30)
+        started = asyncio.get_running_loop().time()
+        telegram_api.push_message(USER, "/help")
+        await telegram_api.wait_for(lambda: telegram_api.calls_of("sendMessage", chat_id=USER))
+        waited = asyncio.get_running_loop().time() - started
+        bulk_sent = len(telegram_api.calls_of("sendMessage")) - 1
+        assert waited < 1.0 and bulk_sent < 200, (waited, bulk_sent)
