@@ -56,7 +56,8 @@ async def serve(config: Config, stop: asyncio.Event | None = None) -> int:
         await stop.wait()
     finally:
         log.info("stopping: no new updates, finishing the sends in flight")
-        scheduler.shutdown(wait=False)
+        if scheduler.running:
+            scheduler.shutdown(wait=False)
         if telegram is not None:
             await telegram.stop()
         sender.cancel()

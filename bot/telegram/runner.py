@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -99,7 +100,8 @@ class TelegramRunner:
             self._site = None
         if app.running:
             await app.stop()
-        await app.shutdown()
+        with contextlib.suppress(RuntimeError):  # start failed before initialize finished
+            await app.shutdown()
 
     async def _set_menu(self) -> None:
         bot = self.application.bot
