@@ -20,6 +20,7 @@ from content.loader import Content, load_content
 from dialogs.intents import Matcher, compile_rules
 from dialogs.spec import REQUIREMENTS
 from scheduler import checkins
+from scheduler.retention import Counts, Policy, run_retention
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,11 @@ class Coach:
         ran = await checkins.tick(self.db, self.service, self.clock.now())
         self.sender.notify()
         return ran
+
+    async def retention(self) -> Counts:
+        """Delete what is past its retention period (the daily job)."""
+        policy = Policy(self.config.retention_days, self.config.inactive_days)
+        return await run_retention(self.db, self.clock.now(), policy)
 
     async def healthy(self) -> bool:
         """The database answers (for /healthz)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import sys
 from datetime import datetime
@@ -21,7 +22,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         config = load_config()
-        _logging(config, quiet=args.command in ("chat", "demo", "run", None))
+        console = args.command in ("chat", "demo") or not config.telegram_token
+        _logging(config, quiet=console and args.command in ("chat", "demo", "run", None))
         return asyncio.run(_dispatch(args, config))
     except ContentError as exc:
         print("The content files have problems:", file=sys.stderr)
@@ -54,6 +56,12 @@ def _parser() -> argparse.ArgumentParser:
     db.add_argument("action", choices=["upgrade", "current"])
     content = sub.add_parser("content", help="content files")
     content.add_argument("action", choices=["check"])
+    rules = sub.add_parser("rules", help="print the red-flag rule set for review")
+    rules.add_argument("--lang", choices=[*LANG_CHOICES, "both"], default="both")
+    stats = sub.add_parser("stats", help="users, outcomes, check-in response, pain by day")
+    stats.add_argument("--json", action="store_true", help="machine-readable output")
+    retention = sub.add_parser("retention", help="delete data past its retention period")
+    retention.add_argument("--dry-run", action="store_true", help="only count what would go")
     return parser
 
 
@@ -67,9 +75,66 @@ async def _dispatch(args: argparse.Namespace, config: Config) -> int:
         return await _db(args.action, config)
     if args.command == "content":
         return _content_check(config)
+    if args.command in ("rules", "stats", "retention"):
+        return await _operator(args, config)
+    if args.command in ("run", None):
+        from bot.serve import has_platform
+
+        if has_platform(config):
+            return await _serve(config)
     if args.command in ("chat", "run", None):
         return await _chat(args, config)
     return 2
+
+
+async def _serve(config: Config) -> int:
+    from telegram.error import InvalidToken, NetworkError
+
+    from bot.serve import serve
+
+    try:
+        return await serve(config)
+    except InvalidToken:
+        print("Telegram refused TELEGRAM_BOT_TOKEN: check it with @BotFather.", file=sys.stderr)
+        return 2
+    except NetworkError as exc:
+        print(f"Cannot reach the Telegram Bot API: {exc.message}", file=sys.stderr)
+        return 1
+
+
+async def _operator(args: argparse.Namespace, config: Config) -> int:
+    """rules, stats and retention: the operator's commands."""
+    from bot.clock import SystemClock
+    from bot.db.database import Database
+
+    if args.command == "rules":
+        from bot.app import load_all_content
+        from bot.rules_report import rules_report
+
+        print(rules_report(load_all_content(config.content_dir)[0].rules, args.lang), end="")
+        return 0
+    db, now = Database(config.db_url), SystemClock().now()
+    try:
+        if await db.current_revision() is None:
+            print("The database has no schema yet: run `backcoach db upgrade`.", file=sys.stderr)
+            return 2
+        if args.command == "stats":
+            from bot.stats import collect, stats_table
+
+            stats = await collect(db, now)
+            text = json.dumps(stats.as_json(), indent=2) + "\n" if args.json else stats_table(stats)
+            print(text, end="")
+            return 0
+        from scheduler.retention import Policy, count_due, run_retention
+
+        policy = Policy(closed_days=config.retention_days, inactive_days=config.inactive_days)
+        if args.dry_run:
+            print(f"would delete: {(await count_due(db, now, policy)).summary()}")
+        else:
+            print(f"deleted: {(await run_retention(db, now, policy)).summary()}")
+        return 0
+    finally:
+        await db.dispose()
 
 
 async def _db(action: str, config: Config) -> int:
@@ -139,6 +204,7 @@ def _logging(config: Config, *, quiet: bool) -> None:
     # Request URLs carry the bot token; never log them.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 if __name__ == "__main__":

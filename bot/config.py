@@ -35,6 +35,8 @@ class Config:
     webhook_secret: str = field(default="", repr=False)
     listen_host: str = "0.0.0.0"
     listen_port: int = 8080
+    retention_days: int = 180  # closed episodes (answers, scores) are deleted after this
+    inactive_days: int = 365  # users silent this long are deleted with all their data
 
     @property
     def db_url(self) -> str:
@@ -85,6 +87,8 @@ def load_config(env: dict[str, str] | None = None) -> Config:
         webhook_secret=secret,
         listen_host=env.get("BACKCOACH_LISTEN_HOST", "0.0.0.0"),
         listen_port=port,
+        retention_days=_days(env, "BACKCOACH_RETENTION_DAYS", 180),
+        inactive_days=_days(env, "BACKCOACH_INACTIVE_DAYS", 365),
     )
 
 
@@ -95,4 +99,14 @@ def _number(env: dict[str, str], name: str, default: str) -> float:
         raise ConfigError(f"{name} must be a number") from None
     if value <= 0:
         raise ConfigError(f"{name} must be positive")
+    return value
+
+
+def _days(env: dict[str, str], name: str, default: int) -> int:
+    try:
+        value = int(env.get(name, str(default)))
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number of days") from None
+    if value < 1:
+        raise ConfigError(f"{name} must be at least 1 day")
     return value

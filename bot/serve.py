@@ -45,7 +45,7 @@ async def serve(config: Config, stop: asyncio.Event | None = None) -> int:
         else None
     )
     await coach.start()
-    scheduler = build_scheduler(coach.tick, config.tick_seconds)
+    scheduler = build_scheduler(coach.tick, config.tick_seconds, retention=coach.retention)
     sender = asyncio.create_task(coach.sender.run(), name="sender")
     try:
         if telegram is not None:

@@ -6,15 +6,24 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 log = logging.getLogger(__name__)
+Job = Callable[[], Awaitable[object]]
+# Retention runs at a quiet hour in Europe, the bulk of the users; a fixed time of day
+# (not "every 24 h from start") so a bot restarted daily still runs it.
+RETENTION_AT = {"hour": 3, "minute": 17}
 
 
 def build_scheduler(
-    checkin_tick: Callable[[], Awaitable[object]], tick_seconds: float
+    checkin_tick: Job, tick_seconds: float, retention: Job | None = None
 ) -> AsyncIOScheduler:
-    """One check-in tick at a fixed interval; overlapping runs are coalesced, not stacked."""
+    """The check-in tick at a fixed interval and, when given, the daily retention job.
+
+    Overlapping runs are coalesced, not stacked; a run that starts late (a busy loop)
+    still runs. Retention is idempotent, so a second replica running it too is harmless.
+    """
     scheduler = AsyncIOScheduler(timezone="UTC")
     scheduler.add_job(
         checkin_tick,
@@ -24,4 +33,13 @@ def build_scheduler(
         coalesce=True,
         misfire_grace_time=None,
     )
+    if retention is not None:
+        scheduler.add_job(
+            retention,
+            CronTrigger(**RETENTION_AT, timezone="UTC"),
+            id="retention",
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
+        )
     return scheduler
