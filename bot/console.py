@@ -47,10 +47,12 @@ class ConsoleTransport:
         """A number picks an option of the last question; anything else is text."""
         last = self.last_options.get(address)
         number = line.strip()
-        if last is not None and last.question and number.isdigit():
-            index = int(number)
-            if 1 <= index <= len(last.options):
-                return Choice(question=last.question, value=last.options[index - 1].value)
+        if last is not None and number.isdigit() and 1 <= int(number) <= len(last.options):
+            value = last.options[int(number) - 1].value
+            if value.startswith("/"):  # a command option, such as opening an article
+                return Text(value)
+            if last.question:
+                return Choice(question=last.question, value=value)
         return Text(line)
 
 

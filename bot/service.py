@@ -12,24 +12,25 @@ import uuid
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import store
+from bot import reads, store
 from bot.clock import Clock
 from bot.db.database import Database
 from bot.db.models import OutboxRow
 from content.loader import Content
 from content.localized import Lang
 from dialogs import CheckinDue, Context, Event, Transition, step
-from dialogs.actions import ForgetUser, RecordConsent, RecordPain, RecordTriage
+from dialogs.actions import ForgetUser, RecordConsent, RecordPain, RecordRead, RecordTriage
 from dialogs.context import Intents
 from dialogs.states import State
 
 log = logging.getLogger(__name__)
 HEALTH_RECORDS = (RecordConsent, RecordTriage, RecordPain)
+POPULAR_FOR = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,8 @@ class Service:
         self.defaults = defaults
         self.on_outbox = on_outbox or (lambda: None)
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._popular: tuple[str, ...] = ()
+        self._popular_at: datetime | None = None
 
     def _lock(self, address: str) -> asyncio.Lock:
         lock = self._locks.get(address)
@@ -151,6 +154,7 @@ class Service:
                 default_lang=self.defaults.lang,
                 default_tz=self.defaults.tz,
                 lang_hint=lang_hint,
+                popular=await self._most_read(session, now),
             )
             old = loaded.state
             transition = step(old, event, ctx)
@@ -161,10 +165,13 @@ class Service:
                 log.info("user data erased (%s)", address)
                 return transition
             new = transition.state
+            # save_user flushes a new user to get its id; the rest is flushed at commit.
             user = await store.save_user(session, loaded, address, new, now)
             if is_user_event:
                 user.last_seen_at, user.unreachable = now, False
-            await session.flush()
+            for action in transition.actions:
+                if isinstance(action, RecordRead):  # not health data: counted for everyone
+                    await reads.record(session, user.id, action, now, new.profile.tz)
             if new.has_consent:
                 for action in transition.actions:
                     if isinstance(action, HEALTH_RECORDS):
@@ -196,6 +203,13 @@ class Service:
                 priority=priority,
                 now=now,
             )
+
+    async def _most_read(self, session: AsyncSession, now: datetime) -> tuple[str, ...]:
+        """The most-read articles for /articles, recounted every few minutes, not per message."""
+        if self._popular_at is None or now - self._popular_at > POPULAR_FOR:
+            ranked = await reads.most_read(session, now - reads.WINDOW, now)
+            self._popular, self._popular_at = tuple(slug for slug, _ in ranked), now
+        return self._popular
 
     @property
     def _pg(self) -> bool:

@@ -13,6 +13,7 @@ from typing import TypeVar
 
 from pydantic import RootModel
 
+from content.articles import ArticleLibrary, load_articles
 from content.localized import Lang, LocalText, placeholders
 from content.model import Consent, QuestionText, Requirements, RuleSet
 from content.source import ContentError, Source, read_yaml
@@ -38,6 +39,7 @@ class Content:
     questions: dict[str, QuestionText]
     messages: dict[str, LocalText]
     directory: Path
+    articles: ArticleLibrary
 
     def text(self, key: str, lang: Lang, **params: object) -> str:
         return self.messages[key].format(lang, **params)
@@ -64,13 +66,21 @@ def load_content(
     rules = _validated(sources["redflags"], RuleSet, attempt)
     questions = _validated(sources["questions"], _Questions, attempt)
     messages = _validated(sources["messages"], _Messages, attempt)
+    articles = attempt(lambda: load_articles(directory / "articles"))
     if requirements is not None:
         if questions is not None and sources["questions"] is not None:
             problems += _check_questions(sources["questions"], questions.root, requirements)
         if messages is not None and sources["messages"] is not None:
             problems += _check_keys(sources["messages"], messages.root, set(requirements.messages))
             problems += _check_params(sources["messages"], messages.root, requirements.messages, ())
-    if problems or consent is None or rules is None or questions is None or messages is None:
+    if (
+        problems
+        or consent is None
+        or rules is None
+        or questions is None
+        or messages is None
+        or articles is None
+    ):
         raise ContentError(problems)
     return Content(
         consent=consent,
@@ -78,6 +88,7 @@ def load_content(
         questions=questions.root,
         messages=messages.root,
         directory=directory,
+        articles=articles,
     )
 
 

@@ -66,11 +66,19 @@ class RecordPain:
 
 
 @dataclass(frozen=True)
+class RecordRead:
+    """The person opened an article (from a digest issue, if ``issue`` is set)."""
+
+    slug: str
+    issue: int | None = None
+
+
+@dataclass(frozen=True)
 class ForgetUser:
     """Erase everything stored about this person."""
 
 
-Action = Say | RecordConsent | RecordTriage | RecordPain | ForgetUser
+Action = Say | RecordConsent | RecordTriage | RecordPain | RecordRead | ForgetUser
 
 
 @dataclass(frozen=True)

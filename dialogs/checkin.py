@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from dialogs import plan
+from dialogs import articles, plan
 from dialogs.actions import Action, RecordPain, RecordTriage, Say
 from dialogs.answers import Answer
 from dialogs.context import Context
@@ -137,7 +137,7 @@ def _finish(state: State, ctx: Context, *, new_flag: bool) -> Step:
     if score <= 1 and yesterday is not None and yesterday.score <= 1:
         actions.append(say(state, ctx, M.RECOVERED))
         if not episode.no_exercise:
-            actions.append(say(state, ctx, M.PREVENTION))
+            actions.append(_prevention(state, ctx))
         return plan.close(state, "recovered"), actions
     if (
         day >= plan.RETURN_PHASE_FROM
@@ -149,6 +149,11 @@ def _finish(state: State, ctx: Context, *, new_flag: bool) -> Step:
         return _after_escalation(state, ctx, day, actions)
     actions.append(plan.advice(state, ctx, day))
     return _end_of_checkin(state, ctx, day, actions)
+
+
+def _prevention(state: State, ctx: Context) -> Say:
+    """The prevention tips, with the long-run article one tap away."""
+    return articles.with_link(say(state, ctx, M.PREVENTION), state, ctx, articles.PREVENTION)
 
 
 def _after_escalation(state: State, ctx: Context, day: int, actions: list[Action]) -> Step:
@@ -167,7 +172,7 @@ def _end_of_checkin(state: State, ctx: Context, day: int, actions: list[Action])
         state = plan.close(state, plan.finish_outcome(state))
         actions.append(say(state, ctx, M.PLAN_COMPLETE))
         if not no_exercise:
-            actions.append(say(state, ctx, M.PREVENTION))
+            actions.append(_prevention(state, ctx))
         return state, actions
     when = plan.next_checkin_text(state, ctx)
     if when is not None:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from content.localized import Lang
-from dialogs import checkin, plan, triage
+from dialogs import articles, checkin, plan, triage
 from dialogs.actions import Action, ForgetUser, Say
 from dialogs.answers import Answer
 from dialogs.context import Context
@@ -21,6 +21,8 @@ Step = tuple[State, list[Action]]
 
 
 def handle(state: State, command: Command, ctx: Context) -> Step:
+    if command.name == "read":
+        return _then_reask(state, ctx, articles.read(state, ctx, command.arg))
     handler = COMMANDS.get(command.name)
     if handler is None:
         return _then_reask(state, ctx, [say(state, ctx, M.UNKNOWN_COMMAND, command=command.name)])
@@ -43,6 +45,10 @@ def _start(state: State, ctx: Context) -> Step:
             ctx,
         )
     return _then_reask(state, ctx, [say(state, ctx, M.CONTINUE)])
+
+
+def _articles(state: State, ctx: Context) -> Step:
+    return _then_reask(state, ctx, articles.listing(state, ctx))
 
 
 def _help(state: State, ctx: Context) -> Step:
@@ -165,6 +171,7 @@ COMMANDS: dict[str, Callable[[State, Context], Step]] = {
     "plan": _plan,
     "checkin": _checkin,
     "summary": _summary,
+    "articles": _articles,
     "stop": _side_flow(Node.CONFIRM_STOP, needs_plan=True),
     "settings": _side_flow(Node.SETTINGS),
     "language": _side_flow(Node.LANGUAGE),

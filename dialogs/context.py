@@ -36,3 +36,4 @@ class Context:
     default_lang: Lang = "de"
     default_tz: str = "Europe/Berlin"
     lang_hint: Lang | None = None  # e.g. the Telegram client's language on first contact
+    popular: tuple[str, ...] = ()  # article slugs, most read in the last weeks first

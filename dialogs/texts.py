@@ -57,6 +57,10 @@ class M(StrEnum):
     SUMMARY = "summary"
     SUMMARY_LATER = "summary_later"
     NO_SUMMARY = "no_summary"
+    ARTICLES = "articles"
+    ARTICLES_POPULAR = "articles_popular"
+    ARTICLE_NOT_FOUND = "article_not_found"
+    NEXT_PAGE = "next_page"
 
 
 ADVICE_BY_DAY = (
@@ -88,5 +92,6 @@ PARAMS: dict[M, frozenset[str]] = {
     M.CHECKIN_TOO_EARLY: frozenset({"time"}),
     M.CHECKIN_DONE_TODAY: frozenset({"time"}),
     M.SETTINGS_SAVED: frozenset({"time", "tz"}),
+    M.ARTICLES_POPULAR: frozenset({"titles"}),
     M.SUMMARY: frozenset({"start", "answers", "flags", "scores", "escalated"}),
 }

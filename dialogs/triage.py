@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from dialogs import plan
+from dialogs import articles, plan
 from dialogs.actions import Action, RecordConsent, RecordPain, RecordTriage, Say
 from dialogs.answers import Answer
 from dialogs.context import Context
@@ -97,12 +97,14 @@ def on_lift(state: State, answer: Answer, ctx: Context) -> Step:
         # Two of the source's five warning signs: treated as a red flag of the 'stop' tier.
         flags = (*episode.flags, "assessment_injury")
         state = state.with_episode(lift=lift, assessment="injury", red_flag="stop", flags=flags)
-        actions.append(say(state, ctx, M.ASSESS_INJURY))
+        explained = say(state, ctx, M.ASSESS_INJURY)
+        actions.append(articles.with_link(explained, state, ctx, articles.SORENESS))
         return _offer_plan(state, ctx, actions)
     assessment = "soreness" if episode.onset == "later" else "unclear"
     state = state.with_episode(lift=lift, assessment=assessment)
     key = M.ASSESS_SORENESS if assessment == "soreness" else M.ASSESS_UNCLEAR
-    actions += [say(state, ctx, key), say(state, ctx, TIP_BY_LIFT[lift])]
+    explained = articles.with_link(say(state, ctx, key), state, ctx, articles.SORENESS)
+    actions += [explained, say(state, ctx, TIP_BY_LIFT[lift])]
     return _offer_plan(state, ctx, actions)
 
 

@@ -213,3 +213,49 @@ class SeenEvent(Base):
     source: Mapped[str] = mapped_column(String(32))
     event_key: Mapped[str] = mapped_column(String(255))
     seen_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class ArticleRead(Base):
+    """Someone opened an article: counted once per person, article and (their local) day.
+
+    ``issue`` is the digest issue whose button they used, to tell what each issue brought.
+    """
+
+    __tablename__ = "article_reads"
+    __table_args__ = (
+        UniqueConstraint("user_id", "slug", "day", name="uq_article_reads_user_slug_day"),
+        Index("ix_article_reads_at_slug", "at", "slug"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    user_id: Mapped[int] = _user_fk()
+    slug: Mapped[str] = mapped_column(String(64))
+    day: Mapped[date] = mapped_column(Date)
+    issue: Mapped[int | None]
+    at: Mapped[datetime]
+
+
+class DigestSubscription(Base):
+    """Who gets the digest: ``pending`` until they confirm (double opt-in), then ``active``."""
+
+    __tablename__ = "digest_subscriptions"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    status: Mapped[str] = mapped_column(String(16))
+    asked_at: Mapped[datetime]
+    confirmed_at: Mapped[datetime | None]
+
+
+class DigestIssue(Base):
+    """What one digest issue held, and how many it went to."""
+
+    __tablename__ = "digest_issues"
+
+    number: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    planned_at: Mapped[datetime]
+    period_start: Mapped[datetime]
+    period_end: Mapped[datetime]
+    articles: Mapped[list[str]] = mapped_column(JSON)
+    recipients: Mapped[int] = mapped_column(default=0)

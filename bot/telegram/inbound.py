@@ -77,6 +77,9 @@ class Inbound:
                 return  # a redelivery: answered the first time
             stale = transition.stale
             lang = transition.state.profile.lang
+        if isinstance(choice, Text) and not stale:
+            await _answer_quietly(query)  # a command button: the message stays as it is
+            return
         expired = self.service.content.text(M.EXPIRED, lang or self.service.defaults.lang)
         try:
             await query.answer(text=expired.split("\n")[0][:200] if stale else None)
@@ -84,6 +87,13 @@ class Inbound:
                 await _close_question(message, None if stale else query.data)
         except TelegramError as exc:  # e.g. a query answered too late: nothing to repair
             log.info("could not answer a button press: %s", type(exc).__name__)
+
+
+async def _answer_quietly(query: CallbackQuery) -> None:
+    try:
+        await query.answer()
+    except TelegramError as exc:
+        log.info("could not answer a button press: %s", type(exc).__name__)
 
 
 async def _close_question(message: Message, data: str | None) -> None:

@@ -8,12 +8,13 @@ import re
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.transport import Outgoing
-from dialogs import Choice
+from dialogs import Choice, Text
 
 MAX_TEXT = 4096  # Telegram's limit for one message, counted on the text we send
 MAX_DATA = 64  # bytes of callback_data Telegram keeps
 _BOLD = re.compile(r"\*\*(.+?)\*\*", re.DOTALL)
-_PREFIX = "c"
+_PREFIX = "c"  # an answer to the question of one turn
+_COMMAND = "x"  # a command such as "/read <slug>": valid under any message, at any time
 
 
 def to_html(text: str) -> str:
@@ -61,11 +62,20 @@ def callback_data(question: str, value: str) -> str:
     return data
 
 
-def parse_callback(data: str | None) -> Choice | None:
-    """The Choice a button carries, or None for data we never sent (tampered or foreign)."""
+def command_data(command: str) -> str | None:
+    """``x|/read <slug>``; None if it would not fit Telegram's 64 bytes."""
+    data = f"{_COMMAND}|{command}"
+    return data if len(data.encode()) <= MAX_DATA else None
+
+
+def parse_callback(data: str | None) -> Choice | Text | None:
+    """What a button carries: an answer (Choice), a command (as Text), or None for data
+    we never sent (tampered or foreign)."""
     if not data or len(data.encode()) > MAX_DATA:
         return None
     prefix, _, rest = data.partition("|")
+    if prefix == _COMMAND:
+        return Text(rest) if rest.startswith("/") and len(rest) > 1 else None
     question, _, value = rest.partition("|")
     if prefix != _PREFIX or not question.isdigit() or not value:
         return None
@@ -75,7 +85,7 @@ def parse_callback(data: str | None) -> Choice | None:
 def keyboard(message: Outgoing) -> InlineKeyboardMarkup | None:
     """Inline buttons for a question: one compact keyboard for a 0–10 scale, else rows."""
     if message.question is None:
-        return None
+        return _command_keyboard(message)
     question = message.question
     if message.scale is not None:
         low, high = message.scale
@@ -91,6 +101,16 @@ def keyboard(message: Outgoing) -> InlineKeyboardMarkup | None:
         else:
             rows = [[button] for button in buttons]
     return InlineKeyboardMarkup([row for row in rows if row])
+
+
+def _command_keyboard(message: Outgoing) -> InlineKeyboardMarkup | None:
+    """Buttons that run commands (open an article, unsubscribe), one per row."""
+    rows = [
+        [InlineKeyboardButton(option.label, callback_data=data)]
+        for option in message.options
+        if option.value.startswith("/") and (data := command_data(option.value)) is not None
+    ]
+    return InlineKeyboardMarkup(rows) if rows else None
 
 
 def _button(label: str, question: str, value: str) -> InlineKeyboardButton:

@@ -124,3 +124,18 @@ def test_callback_data_round_trips_within_64_bytes(value: str) -> None:
 def _data(message: BotMessage) -> list[str]:
     markup = message.reply_markup or {}
     return [b["callback_data"] for row in markup.get("inline_keyboard", []) for b in row]
+
+
+async def test_article_buttons_open_articles_from_any_message(
+    telegram_api: FakeTelegramApi, tmp_path: Path
+) -> None:
+    telegram_api.limits.per_chat_per_second = telegram_api.limits.chat_burst = 50
+    async with CoachOnTelegram(telegram_api, tmp_path) as bot:
+        await bot.write(USER, "/articles")
+        listing = await bot.press(USER, "/read soreness-or-injury")
+        assert bot.texts(USER)[-1].startswith("Soreness or injury?")
+        assert telegram_api.message(USER, listing.message_id).reply_markup  # still usable
+        answers = telegram_api.calls_of("answerCallbackQuery", ok=True)
+        assert answers and "text" not in answers[-1].params
+        await bot.press(USER, "/read warm-up-the-right-way")  # the same list, again
+        assert bot.texts(USER)[-1].startswith("Warm up")
