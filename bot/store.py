@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.codec import dump_state, load_state
@@ -37,16 +37,20 @@ class Loaded:
     state: State | None
 
 
+# Built once: a statement object reused with new parameters skips rebuilding it and
+# computing its cache key on every message (~0.1 ms of a ~2 ms message).
+_LOAD = (
+    select(User, Conversation)
+    .outerjoin(Conversation, Conversation.user_id == User.id)
+    .where(User.address == bindparam("address"))
+)
+_LOAD_LOCKED = _LOAD.with_for_update(of=User)
+
+
 async def load(session: AsyncSession, address: str, *, lock: bool) -> Loaded:
     """The user and their state in one query; on PostgreSQL the row is locked for this step."""
-    stmt = (
-        select(User, Conversation)
-        .outerjoin(Conversation, Conversation.user_id == User.id)
-        .where(User.address == address)
-    )
-    if lock:
-        stmt = stmt.with_for_update(of=User)
-    row = (await session.execute(stmt)).first()
+    stmt = _LOAD_LOCKED if lock else _LOAD
+    row = (await session.execute(stmt, {"address": address})).first()
     if row is None:
         return Loaded(None, None, None)
     user, conversation = row
