@@ -10,7 +10,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
+from collections.abc import Mapping
+from typing import Any
 
 from bot.app import Coach
 from bot.clock import SystemClock
@@ -22,13 +25,19 @@ from scheduler.jobs import build_scheduler
 log = logging.getLogger(__name__)
 
 
-def has_platform(config: Config) -> bool:
-    return bool(config.telegram_token)
+def has_platform(config: Config, env: Mapping[str, str] | None = None) -> bool:
+    env = os.environ if env is None else env
+    return bool(config.telegram_token or env.get("MATRIX_HOMESERVER"))
 
 
-async def serve(config: Config, stop: asyncio.Event | None = None) -> int:
+async def serve(
+    config: Config, stop: asyncio.Event | None = None, env: Mapping[str, str] | None = None
+) -> int:
+    """Telegram and Matrix as configured, in one process sharing database and scheduler."""
+    from bot import matrix
     from bot.telegram.runner import TelegramRunner, build_application
 
+    matrix_settings = matrix.from_env(os.environ if env is None else env)  # ConfigError
     stop = stop or _stop_on_signals()
     transports: list[Transport] = []
     limits: dict[str, RateLimit] = {}
@@ -38,6 +47,11 @@ async def serve(config: Config, stop: asyncio.Event | None = None) -> int:
 
         limits[PREFIX] = RateLimit(per_second=config.telegram_rate)
         transports.append(TelegramTransport(application.bot, limits[PREFIX]))
+    matrix_transport = (
+        matrix.build_transport(config, matrix_settings) if matrix_settings is not None else None
+    )
+    if matrix_transport is not None:
+        transports.append(matrix_transport)
     coach = Coach(config, SystemClock(), transports, limits=limits)
     telegram = (
         TelegramRunner(application, coach.service, config, coach.healthy)
@@ -47,19 +61,33 @@ async def serve(config: Config, stop: asyncio.Event | None = None) -> int:
     await coach.start()
     scheduler = build_scheduler(coach.tick, config.tick_seconds, retention=coach.retention)
     sender = asyncio.create_task(coach.sender.run(), name="sender")
+    receiving: asyncio.Task[None] | None = None
     try:
         if telegram is not None:
             await telegram.start()
+        if matrix_transport is not None:
+            receiving = asyncio.create_task(
+                matrix.run_matrix(coach, matrix_transport, stop), name="matrix"
+            )
         scheduler.start()
         await coach.tick()  # check-ins missed while the bot was down, at once
         log.info("backcoach is running; stop with Ctrl-C or SIGTERM")
-        await stop.wait()
+        waiting: set[asyncio.Future[Any]] = {asyncio.ensure_future(stop.wait())}
+        if receiving is not None:
+            waiting.add(receiving)  # a failed Matrix login ends the process, loudly
+        await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+        if receiving is not None and receiving.done():
+            receiving.result()
     finally:
         log.info("stopping: no new updates, finishing the sends in flight")
         if scheduler.running:
             scheduler.shutdown(wait=False)
         if telegram is not None:
             await telegram.stop()
+        stop.set()
+        if receiving is not None:
+            with contextlib.suppress(Exception):
+                await receiving
         sender.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await sender

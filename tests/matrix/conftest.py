@@ -6,11 +6,14 @@ apart by registering their own users. A rate-limit test gets its own, strict ser
 
 import functools
 import os
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
+from content.loader import Content
+from dialogs.intents import Matcher
+from tests.matrix.harness import World
 from tests.support.synapse import LOW_MESSAGE_RATE, Synapse, SynapseUnavailable, ensure_installed
 
 HERE = Path(__file__).parent
@@ -61,3 +64,11 @@ def strict_synapse(tmp_path: Path) -> Iterator[Synapse]:
     _require_synapse()
     with Synapse(tmp_path / "synapse", message_rate=LOW_MESSAGE_RATE) as server:
         yield server
+
+
+@pytest.fixture
+async def matrix_world(tmp_path: Path, shipped: tuple[Content, Matcher]) -> AsyncIterator[World]:
+    """Starts bots and logs people in on a server; all are stopped after the test."""
+    world = World(tmp_path, shipped)
+    yield world
+    await world.close()
