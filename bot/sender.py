@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
 from bot.db.database import Database
-from bot.db.models import EpisodeRow, OutboxRow, User
+from bot.db.models import DigestSubscription, EpisodeRow, OutboxRow, User
 from bot.ratelimit import RateLimit
 from bot.transport import Delivery, Outgoing, SendResult, Transport
 
@@ -75,11 +75,20 @@ class Sender:
         self.wakeup.set()
 
     async def recover(self) -> int:
-        """After a crash: rows caught mid-send may have arrived; don't send them again."""
+        """After a crash: rows caught mid-send may have arrived; don't send them again,
+        unless the platform makes a repeated send harmless (Matrix transaction ids)."""
+        interrupted = (OutboxRow.kind == "message", OutboxRow.status == "sending")
         async with self.db.session() as session:
+            for prefix, transport in self.transports.items():
+                if getattr(transport, "idempotent", False):
+                    await session.execute(
+                        update(OutboxRow)
+                        .where(*interrupted, OutboxRow.address.startswith(f"{prefix}:"))
+                        .values(status="pending")
+                    )
             result = await session.execute(
                 update(OutboxRow)
-                .where(OutboxRow.kind == "message", OutboxRow.status == "sending")
+                .where(*interrupted)
                 .values(status="unknown", error="interrupted while sending")
             )
         count = int(getattr(result, "rowcount", 0) or 0)
@@ -125,10 +134,14 @@ class Sender:
         finally:
             await self.drain()
 
-    async def drain(self) -> None:
-        """Let the sends in flight finish and settle (on shutdown)."""
+    async def drain(self, timeout: float = 30.0) -> None:
+        """Let the sends in flight finish and settle (on shutdown), for ``timeout`` at most:
+        a send still hanging then stays ``sending`` and becomes ``unknown`` at start-up."""
         if self._in_flight:
-            await asyncio.gather(*self._in_flight.values(), return_exceptions=True)
+            tasks = set(self._in_flight.values())
+            _, hanging = await asyncio.wait(tasks, timeout=timeout)
+            for task in hanging:
+                task.cancel()
         await self._record_sent()
 
     async def _pass(self) -> tuple[int, float | None]:
@@ -309,6 +322,10 @@ async def _mark_unreachable(session: AsyncSession, row: OutboxRow) -> None:
     await session.execute(update(User).where(User.id == row.user_id).values(unreachable=True))
     await session.execute(
         update(EpisodeRow).where(EpisodeRow.user_id == row.user_id).values(next_checkin_at=None)
+    )
+    # Someone who blocked the bot is off the digest too; /subscribe brings them back.
+    await session.execute(
+        delete(DigestSubscription).where(DigestSubscription.user_id == row.user_id)
     )
     await session.execute(
         delete(OutboxRow).where(

@@ -17,14 +17,21 @@ from datetime import datetime, timedelta
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import reads, store
+from bot import reads, store, subscriptions
 from bot.clock import Clock
 from bot.db.database import Database
 from bot.db.models import OutboxRow
 from content.loader import Content
 from content.localized import Lang
 from dialogs import CheckinDue, Context, Event, Transition, step
-from dialogs.actions import ForgetUser, RecordConsent, RecordPain, RecordRead, RecordTriage
+from dialogs.actions import (
+    ForgetUser,
+    RecordConsent,
+    RecordPain,
+    RecordRead,
+    RecordSubscription,
+    RecordTriage,
+)
 from dialogs.context import Intents
 from dialogs.states import State
 
@@ -169,9 +176,11 @@ class Service:
             user = await store.save_user(session, loaded, address, new, now)
             if is_user_event:
                 user.last_seen_at, user.unreachable = now, False
-            for action in transition.actions:
-                if isinstance(action, RecordRead):  # not health data: counted for everyone
+            for action in transition.actions:  # not health data: kept for everyone
+                if isinstance(action, RecordRead):
                     await reads.record(session, user.id, action, now, new.profile.tz)
+                elif isinstance(action, RecordSubscription):
+                    await subscriptions.record(session, user.id, action, now)
             if new.has_consent:
                 for action in transition.actions:
                     if isinstance(action, HEALTH_RECORDS):

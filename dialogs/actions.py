@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from dialogs.states import State
+    from dialogs.states import DigestStatus, State
 
 
 @dataclass(frozen=True)
@@ -74,11 +74,20 @@ class RecordRead:
 
 
 @dataclass(frozen=True)
+class RecordSubscription:
+    """The digest subscription changed: ``pending`` (asked), ``on`` (confirmed) or ``off``."""
+
+    status: DigestStatus
+
+
+@dataclass(frozen=True)
 class ForgetUser:
     """Erase everything stored about this person."""
 
 
-Action = Say | RecordConsent | RecordTriage | RecordPain | RecordRead | ForgetUser
+Action = (
+    Say | RecordConsent | RecordTriage | RecordPain | RecordRead | RecordSubscription | ForgetUser
+)
 
 
 @dataclass(frozen=True)

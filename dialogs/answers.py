@@ -38,6 +38,10 @@ def read_answer(state: State, event: Text | Choice, ctx: Context) -> Answer | Ex
     if spec.kind == "scale":
         return _read_scale(raw)
     if spec.kind == "hour":
+        if raw.isdigit() and 1 <= int(raw) <= len(spec.options):
+            # The option's number in a numbered list (Matrix, console); a check-in at
+            # 1, 2 or 3 at night is written "1:00".
+            return _read_value(state.node, spec.options[int(raw) - 1])
         hour = _read_hour(raw)
         if hour is not None:
             return hour

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from dialogs import articles, plan
+from dialogs import articles, digest, plan
 from dialogs.actions import Action, RecordPain, RecordTriage, Say
 from dialogs.answers import Answer
 from dialogs.context import Context
@@ -138,7 +138,7 @@ def _finish(state: State, ctx: Context, *, new_flag: bool) -> Step:
         actions.append(say(state, ctx, M.RECOVERED))
         if not episode.no_exercise:
             actions.append(_prevention(state, ctx))
-        return plan.close(state, "recovered"), actions
+        return plan.close(state, "recovered"), _offer_digest(actions, state, ctx)
     if (
         day >= plan.RETURN_PHASE_FROM
         and not episode.escalated
@@ -154,6 +154,14 @@ def _finish(state: State, ctx: Context, *, new_flag: bool) -> Step:
 def _prevention(state: State, ctx: Context) -> Say:
     """The prevention tips, with the long-run article one tap away."""
     return articles.with_link(say(state, ctx, M.PREVENTION), state, ctx, articles.PREVENTION)
+
+
+def _offer_digest(actions: list[Action], state: State, ctx: Context) -> list[Action]:
+    """The last message of an episode offers the biweekly digest."""
+    last = actions[-1] if actions else None
+    if isinstance(last, Say) and last.question is None:
+        actions[-1] = digest.offer(last, state, ctx)
+    return actions
 
 
 def _after_escalation(state: State, ctx: Context, day: int, actions: list[Action]) -> Step:
@@ -173,7 +181,7 @@ def _end_of_checkin(state: State, ctx: Context, day: int, actions: list[Action])
         actions.append(say(state, ctx, M.PLAN_COMPLETE))
         if not no_exercise:
             actions.append(_prevention(state, ctx))
-        return state, actions
+        return state, _offer_digest(actions, state, ctx)
     when = plan.next_checkin_text(state, ctx)
     if when is not None:
         actions.append(say(state, ctx, M.NEXT_CHECKIN, time=when))

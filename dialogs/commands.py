@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from content.localized import Lang
-from dialogs import articles, checkin, plan, triage
+from dialogs import articles, checkin, digest, plan, triage
 from dialogs.actions import Action, ForgetUser, Say
 from dialogs.answers import Answer
 from dialogs.context import Context
@@ -23,6 +23,8 @@ Step = tuple[State, list[Action]]
 def handle(state: State, command: Command, ctx: Context) -> Step:
     if command.name == "read":
         return _then_reask(state, ctx, articles.read(state, ctx, command.arg))
+    if command.name == "start" and command.arg.strip().lower() == "digest":
+        return digest.subscribe(state, ctx)  # the deep link t.me/<bot>?start=digest
     handler = COMMANDS.get(command.name)
     if handler is None:
         return _then_reask(state, ctx, [say(state, ctx, M.UNKNOWN_COMMAND, command=command.name)])
@@ -149,6 +151,16 @@ def on_language(state: State, answer: Answer, ctx: Context) -> Step:
     return leave_side_flow(state, ctx, [say(state, ctx, M.LANGUAGE_SET)])
 
 
+def _unsubscribe(state: State, ctx: Context) -> Step:
+    state, actions = digest.unsubscribe(state, ctx)
+    return _then_reask(state, ctx, actions)
+
+
+def on_confirm_subscribe(state: State, answer: Answer, ctx: Context) -> Step:
+    state, actions = digest.confirmed(state, answer == "yes", ctx)
+    return leave_side_flow(state, ctx, actions)
+
+
 def on_confirm_stop(state: State, answer: Answer, ctx: Context) -> Step:
     if answer == "yes" and state.active_episode is not None:
         state = plan.close(state, "stopped")
@@ -172,6 +184,8 @@ COMMANDS: dict[str, Callable[[State, Context], Step]] = {
     "checkin": _checkin,
     "summary": _summary,
     "articles": _articles,
+    "subscribe": digest.subscribe,
+    "unsubscribe": _unsubscribe,
     "stop": _side_flow(Node.CONFIRM_STOP, needs_plan=True),
     "settings": _side_flow(Node.SETTINGS),
     "language": _side_flow(Node.LANGUAGE),

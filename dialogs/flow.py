@@ -38,6 +38,7 @@ ANSWER_HANDLERS: dict[Node, Handler] = {
     Node.LANGUAGE: commands.on_language,
     Node.CONFIRM_STOP: commands.on_confirm_stop,
     Node.CONFIRM_DELETE: commands.on_confirm_delete,
+    Node.CONFIRM_SUBSCRIBE: commands.on_confirm_subscribe,
 }
 
 

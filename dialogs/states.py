@@ -37,6 +37,7 @@ class Node(StrEnum):
     LANGUAGE = "language"
     CONFIRM_STOP = "confirm_stop"
     CONFIRM_DELETE = "confirm_delete"
+    CONFIRM_SUBSCRIBE = "confirm_subscribe"
 
 
 AnswerKind = Literal["choice", "scale", "hour", "text"]
@@ -73,6 +74,7 @@ QUESTIONS: dict[Node, QuestionSpec] = {
     Node.LANGUAGE: QuestionSpec("choice", ("de", "en")),
     Node.CONFIRM_STOP: QuestionSpec("choice", YES_NO),
     Node.CONFIRM_DELETE: QuestionSpec("choice", YES_NO),
+    Node.CONFIRM_SUBSCRIBE: QuestionSpec("choice", YES_NO),
 }
 # Nodes that wait for nothing in particular.
 RESTING = frozenset({Node.IDLE, Node.ENROLLED})
@@ -85,6 +87,7 @@ SIDE_FLOWS = frozenset(
         Node.LANGUAGE,
         Node.CONFIRM_STOP,
         Node.CONFIRM_DELETE,
+        Node.CONFIRM_SUBSCRIBE,
     }
 )
 assert set(QUESTIONS) | RESTING == set(Node), "every node asks something or rests"
@@ -93,6 +96,7 @@ Tier = Literal["emergency", "doctor", "stop"]
 Assessment = Literal["soreness", "unclear", "injury"]
 EpisodeStatus = Literal["triage", "active", "paused", "closed"]
 Outcome = Literal["declined_plan", "emergency", "recovered", "completed", "escalated", "stopped"]
+DigestStatus = Literal["off", "pending", "on"]
 PLAN_DAYS = 7
 
 
@@ -105,6 +109,7 @@ class Profile:
     lang_chosen: bool = False
     hour: int | None = None
     consent_version: int | None = None
+    digest: DigestStatus = "off"  # the biweekly articles digest (double opt-in)
 
 
 @dataclass(frozen=True)

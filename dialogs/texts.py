@@ -61,6 +61,14 @@ class M(StrEnum):
     ARTICLES_POPULAR = "articles_popular"
     ARTICLE_NOT_FOUND = "article_not_found"
     NEXT_PAGE = "next_page"
+    SUBSCRIBED = "subscribed"
+    ALREADY_SUBSCRIBED = "already_subscribed"
+    NOT_SUBSCRIBED = "not_subscribed"
+    UNSUBSCRIBED = "unsubscribed"
+    WAS_NOT_SUBSCRIBED = "was_not_subscribed"
+    SUBSCRIBE_BUTTON = "subscribe_button"
+    UNSUBSCRIBE_BUTTON = "unsubscribe_button"
+    DIGEST = "digest"
 
 
 ADVICE_BY_DAY = (
@@ -93,5 +101,6 @@ PARAMS: dict[M, frozenset[str]] = {
     M.CHECKIN_DONE_TODAY: frozenset({"time"}),
     M.SETTINGS_SAVED: frozenset({"time", "tz"}),
     M.ARTICLES_POPULAR: frozenset({"titles"}),
+    M.DIGEST: frozenset({"number"}),
     M.SUMMARY: frozenset({"start", "answers", "flags", "scores", "escalated"}),
 }

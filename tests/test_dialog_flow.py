@@ -239,3 +239,17 @@ def test_settings_change_time_zone_reschedules(dialog: DialogDriver) -> None:
     episode = dialog.state.episode if dialog.state else None
     assert episode is not None and episode.next_at is not None
     assert episode.next_at.astimezone(ZoneInfo("America/New_York")).hour == 8
+
+
+@pytest.mark.parametrize(
+    ("typed", "hour"), [("1", 8), ("2", 12), ("3", 18), ("7", 7), ("1:00", 1), ("21 Uhr", 21)]
+)
+def test_the_checkin_hour_takes_an_option_number_or_a_time(
+    dialog: DialogDriver, typed: str, hour: int
+) -> None:
+    consent_and_clear_flags(dialog)
+    for answer in ("later", "dull", "deadlift", "yes"):
+        dialog.pick(answer)
+    dialog.text("5")
+    dialog.text(typed)
+    assert dialog.state is not None and dialog.state.profile.hour == hour

@@ -259,3 +259,6 @@ class DigestIssue(Base):
     period_end: Mapped[datetime]
     articles: Mapped[list[str]] = mapped_column(JSON)
     recipients: Mapped[int] = mapped_column(default=0)
+    # Set when every subscriber's message is in the outbox; a planner that died before
+    # that is finished by the next run (the outbox keys make the rest idempotent).
+    completed_at: Mapped[datetime | None]

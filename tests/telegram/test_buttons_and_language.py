@@ -105,12 +105,25 @@ async def test_language_follows_telegram_until_chosen(
         assert english is not None and english.profile.lang == "en"
 
 
-async def test_start_with_a_deep_link_argument_starts_the_coach(
+async def test_the_digest_deep_link_subscribes_after_a_confirmation(
     telegram_api: FakeTelegramApi, tmp_path: Path
 ) -> None:
+    from sqlalchemy import select
+
+    from bot.db.models import DigestSubscription
+
+    async def status() -> list[str]:
+        async with bot.coach.db.session() as session:
+            return list((await session.execute(select(DigestSubscription.status))).scalars())
+
     async with CoachOnTelegram(telegram_api, tmp_path) as bot:
-        await bot.command(USER, "start", "digest")
-        assert "not a doctor" in " ".join(bot.texts(USER))
+        await bot.command(USER, "start", "digest")  # t.me/<bot>?start=digest
+        assert "every two weeks" in bot.texts(USER)[-1].lower()
+        assert await status() == ["pending"]  # asked, not yet confirmed: nothing is sent
+        await bot.press(USER, "yes")
+        assert await status() == ["active"]
+        await bot.write(USER, "/unsubscribe")
+        assert await status() == []
 
 
 @pytest.mark.parametrize("value", ["agree", "10", "evening", "x" * 40])
