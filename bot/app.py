@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import text
@@ -11,6 +12,7 @@ from sqlalchemy import text
 from bot.clock import Clock
 from bot.config import Config
 from bot.db.database import Database
+from bot.db.models import DigestIssue
 from bot.ratelimit import RateLimit
 from bot.sender import Sender
 from bot.service import Defaults, Service
@@ -20,6 +22,7 @@ from content.loader import Content, load_content
 from dialogs.intents import Matcher, compile_rules
 from dialogs.spec import REQUIREMENTS
 from scheduler import checkins
+from scheduler.digest import DigestSettings, run_digest
 from scheduler.retention import Counts, Policy, run_retention
 
 log = logging.getLogger(__name__)
@@ -53,7 +56,7 @@ class Coach:
             self.content,
             self.intents,
             clock,
-            Defaults(lang=config.default_lang, tz=config.default_tz),
+            Defaults(lang=config.default_lang, tz=config.default_tz, admins=config.admins),
             on_outbox=self.sender.notify,
         )
 
@@ -72,6 +75,19 @@ class Coach:
         """Delete what is past its retention period (the daily job)."""
         policy = Policy(self.config.retention_days, self.config.inactive_days)
         return await run_retention(self.db, self.clock.now(), policy)
+
+    async def digest(self, *, force: bool = False) -> tuple[DigestIssue | None, int]:
+        """Plan and queue the digest issue if one is due (``force``: now, in any case)."""
+        settings = DigestSettings(
+            every=timedelta(days=self.config.digest_days), top=self.config.digest_top
+        )
+        issue, queued = await run_digest(
+            self.db, self.content, self.clock.now(), settings, force=force
+        )
+        if issue is not None:
+            log.info("digest issue %d: %d messages queued", issue.number, queued)
+            self.sender.notify()
+        return issue, queued
 
     async def healthy(self) -> bool:
         """The database answers (for /healthz)."""

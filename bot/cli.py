@@ -20,9 +20,15 @@ LANG_CHOICES = list(get_args(Lang))
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "doctor":  # reports a configuration problem itself, among others
+        from bot.doctor import run_doctor
+
+        return asyncio.run(run_doctor(quick=args.quick))
     try:
         config = load_config()
-        console = args.command in ("chat", "demo") or not config.telegram_token
+        from bot.serve import has_platform
+
+        console = args.command in ("chat", "demo") or not has_platform(config)
         _logging(config, quiet=console and args.command in ("chat", "demo", "run", None))
         return asyncio.run(_dispatch(args, config))
     except ContentError as exc:
@@ -60,8 +66,14 @@ def _parser() -> argparse.ArgumentParser:
     rules.add_argument("--lang", choices=[*LANG_CHOICES, "both"], default="both")
     stats = sub.add_parser("stats", help="users, outcomes, check-in response, pain by day")
     stats.add_argument("--json", action="store_true", help="machine-readable output")
+    digest = sub.add_parser("digest", help="the biweekly articles digest")
+    digest.add_argument("action", choices=["preview", "send-now"])
+    articles = sub.add_parser("articles", help="articles and their reads")
+    articles.add_argument("action", choices=["stats"])
     retention = sub.add_parser("retention", help="delete data past its retention period")
     retention.add_argument("--dry-run", action="store_true", help="only count what would go")
+    doctor = sub.add_parser("doctor", help="check configuration, database, content, Telegram")
+    doctor.add_argument("--quick", action="store_true", help="no network checks (health check)")
     return parser
 
 
@@ -75,6 +87,8 @@ async def _dispatch(args: argparse.Namespace, config: Config) -> int:
         return await _db(args.action, config)
     if args.command == "content":
         return _content_check(config)
+    if args.command in ("digest", "articles"):
+        return await _digest(args, config)
     if args.command in ("rules", "stats", "retention"):
         return await _operator(args, config)
     if args.command in ("run", None):
@@ -100,6 +114,36 @@ async def _serve(config: Config) -> int:
     except NetworkError as exc:
         print(f"Cannot reach the Telegram Bot API: {exc.message}", file=sys.stderr)
         return 1
+
+
+async def _digest(args: argparse.Namespace, config: Config) -> int:
+    """digest preview | send-now, articles stats: they only read, or only queue."""
+    from bot.app import load_all_content
+    from bot.clock import SystemClock
+    from bot.db.database import Database
+    from bot.digest_report import articles_stats, preview, settings_of
+    from scheduler.digest import run_digest
+
+    content, _ = load_all_content(config.content_dir)
+    db, now, settings = Database(config.db_url), SystemClock().now(), settings_of(config)
+    try:
+        if await db.current_revision() is None:
+            print("The database has no schema yet: run `backcoach db upgrade`.", file=sys.stderr)
+            return 2
+        if args.command == "articles":
+            print(await articles_stats(db, content, now, settings.every))
+        elif args.action == "preview":
+            print(await preview(db, content, now, settings))
+        else:
+            issue, queued = await run_digest(db, content, now, settings, force=True)
+            number = issue.number if issue is not None else "?"
+            print(
+                f"Issue {number}: {queued} messages queued; the running bot sends each at the "
+                "subscriber's local hour."
+            )
+        return 0
+    finally:
+        await db.dispose()
 
 
 async def _operator(args: argparse.Namespace, config: Config) -> int:
@@ -185,7 +229,7 @@ async def _chat(args: argparse.Namespace, config: Config) -> int:
         clock = SimClock(start)
     else:
         clock = OffsetClock() if interactive else SimClock()
-    console = ConsoleTransport(out=sys.stdout)
+    console = ConsoleTransport(out=sys.stdout, files_dir=config.data_dir / "files")
     coach = Coach(config, clock, [console])
     if interactive:
         print(f"backcoach — console chat. Data: {config.db_url}\n{HINT}")
@@ -199,12 +243,10 @@ async def _chat(args: argparse.Namespace, config: Config) -> int:
 
 
 def _logging(config: Config, *, quiet: bool) -> None:
+    from bot.logs import configure
+
     level = logging.WARNING if quiet else getattr(logging, config.log_level, logging.INFO)
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # Request URLs carry the bot token; never log them.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    configure(level, config.log_format)  # httpx (URLs carry the token) stays at WARNING
 
 
 if __name__ == "__main__":

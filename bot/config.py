@@ -28,6 +28,7 @@ class Config:
     default_tz: str = "Europe/Berlin"
     tick_seconds: float = 60.0
     log_level: str = "INFO"
+    log_format: str = "text"  # or "json": one JSON object per line
     telegram_token: str | None = field(default=None, repr=False)
     telegram_base_url: str = ""  # empty: Telegram's own Bot API server
     telegram_rate: float = 30.0  # messages per second over all chats
@@ -37,6 +38,9 @@ class Config:
     listen_port: int = 8080
     retention_days: int = 180  # closed episodes (answers, scores) are deleted after this
     inactive_days: int = 365  # users silent this long are deleted with all their data
+    admins: frozenset[str] = frozenset()  # addresses (telegram:<id>, matrix:<room>) for /stats
+    digest_days: int = 14  # one digest issue every so many days
+    digest_top: int = 3  # articles per issue
 
     @property
     def db_url(self) -> str:
@@ -64,6 +68,9 @@ def load_config(env: dict[str, str] | None = None) -> Config:
     port = int(_number(env, "BACKCOACH_LISTEN_PORT", "8080"))
     if not 0 < port < 65536:
         raise ConfigError("BACKCOACH_LISTEN_PORT must be a port number (1-65535)")
+    log_format = env.get("BACKCOACH_LOG_FORMAT", "text").strip().lower() or "text"
+    if log_format not in ("text", "json"):
+        raise ConfigError(f"BACKCOACH_LOG_FORMAT must be text or json, not {log_format!r}")
     webhook_url = env.get("BACKCOACH_WEBHOOK_URL", "")
     if webhook_url and not webhook_url.startswith("https://"):
         raise ConfigError("BACKCOACH_WEBHOOK_URL must be an https:// address Telegram can reach")
@@ -80,6 +87,7 @@ def load_config(env: dict[str, str] | None = None) -> Config:
         default_tz=tz,
         tick_seconds=tick,
         log_level=env.get("BACKCOACH_LOG_LEVEL", "INFO").upper(),
+        log_format=log_format,
         telegram_token=env.get("TELEGRAM_BOT_TOKEN") or None,
         telegram_base_url=env.get("TELEGRAM_BASE_URL", ""),
         telegram_rate=rate,
@@ -89,6 +97,11 @@ def load_config(env: dict[str, str] | None = None) -> Config:
         listen_port=port,
         retention_days=_days(env, "BACKCOACH_RETENTION_DAYS", 180),
         inactive_days=_days(env, "BACKCOACH_INACTIVE_DAYS", 365),
+        admins=frozenset(
+            a.strip() for a in env.get("BACKCOACH_ADMINS", "").split(",") if a.strip()
+        ),
+        digest_days=_days(env, "BACKCOACH_DIGEST_DAYS", 14),
+        digest_top=_days(env, "BACKCOACH_DIGEST_ARTICLES", 3),
     )
 
 

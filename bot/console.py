@@ -11,9 +11,10 @@ import re
 import sys
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 from typing import Protocol, TextIO
 
-from bot.transport import Delivery, Outgoing, SendResult
+from bot.transport import Attachment, Delivery, Outgoing, SendResult
 from dialogs import Choice, Event, Text
 
 ADVANCE = re.compile(r"^::advance\s+(\d+)\s*([dhm])$")
@@ -29,19 +30,31 @@ class ConsoleTransport:
     """Prints each message and its options as ``[1] Label`` lines."""
 
     out: TextIO = field(default_factory=lambda: sys.stdout)
+    files_dir: Path = Path("data") / "files"
     prefix: str = "console"
     show_recipient: bool = False
     last_options: dict[str, Outgoing] = field(default_factory=dict)
 
     async def send(self, address: str, message: Outgoing) -> SendResult:
         head = f"[{address.split(':', 1)[1]}] " if self.show_recipient else ""
-        lines = [head + message.text]
+        lines = [head + message.text.replace("**", "")]  # a terminal has no bold
+        if message.attachment is not None:
+            lines = [line for line in lines if line.strip()]
+            lines.append(f"[file] {self._save(address, message.attachment)}")
         lines += [f"[{i}] {option.label}" for i, option in enumerate(message.options, 1)]
         self.out.write("\n".join(lines) + "\n\n")
         self.out.flush()
         if message.options:
             self.last_options[address] = message
         return SendResult(Delivery.SENT)
+
+    def _save(self, address: str, attachment: Attachment) -> Path:
+        """Files land in the data directory; the path is what the terminal shows."""
+        self.files_dir.mkdir(parents=True, exist_ok=True)
+        who = re.sub(r"[^A-Za-z0-9_-]", "_", address.split(":", 1)[-1])
+        path = self.files_dir / f"{who}-{attachment.filename}"
+        path.write_bytes(attachment.data)
+        return path
 
     def to_event(self, address: str, line: str) -> Event:
         """A number picks an option of the last question; anything else is text."""

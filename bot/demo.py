@@ -95,7 +95,7 @@ async def run_demo(lang: Lang, out: TextIO, config: Config) -> None:
     with tempfile.TemporaryDirectory(prefix="backcoach-demo-") as tmp:
         config = replace(config, data_dir=Path(tmp), database_url="", default_lang=lang)
         clock = SimClock(START)
-        console = ConsoleTransport(out=out, show_recipient=True)
+        console = ConsoleTransport(out=out, show_recipient=True, files_dir=Path(tmp) / "files")
         coach = Coach(config, clock, [console])
         try:
             await coach.start()

@@ -59,7 +59,9 @@ async def serve(
         else None
     )
     await coach.start()
-    scheduler = build_scheduler(coach.tick, config.tick_seconds, retention=coach.retention)
+    scheduler = build_scheduler(
+        coach.tick, config.tick_seconds, retention=coach.retention, digest=coach.digest
+    )
     sender = asyncio.create_task(coach.sender.run(), name="sender")
     receiving: asyncio.Task[None] | None = None
     try:

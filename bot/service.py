@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import reads, store, subscriptions
+from bot import files, reads, store, subscriptions
 from bot.clock import Clock
 from bot.db.database import Database
 from bot.db.models import OutboxRow
@@ -31,9 +31,12 @@ from dialogs.actions import (
     RecordRead,
     RecordSubscription,
     RecordTriage,
+    Say,
+    SendFile,
 )
 from dialogs.context import Intents
-from dialogs.states import State
+from dialogs.events import Text, parse_command
+from dialogs.states import Profile, State
 
 log = logging.getLogger(__name__)
 HEALTH_RECORDS = (RecordConsent, RecordTriage, RecordPain)
@@ -44,6 +47,7 @@ POPULAR_FOR = timedelta(minutes=5)
 class Defaults:
     lang: Lang = "de"
     tz: str = "Europe/Berlin"
+    admins: frozenset[str] = frozenset()  # addresses that may ask for /stats
 
 
 class Service:
@@ -84,9 +88,33 @@ class Service:
         handled is skipped (returns None), recorded in the same transaction as the step.
         """
         key_base = f"r:{uuid.uuid4().hex}"
+        if address in self.defaults.admins and _is_stats(event):
+            return await self._admin_stats(address, key_base)
         return await self._process(
             address, event, store.REPLY, key_base, lang_hint=lang_hint, seen=seen
         )
+
+    async def _admin_stats(self, address: str, key_base: str) -> Transition:
+        """/stats for an operator: the same figures as ``backcoach stats``."""
+        from bot.stats import collect, stats_table
+
+        now = self.clock.now()
+        message = Say(stats_table(await collect(self.db, now)))
+        async with self.db.session() as session:
+            loaded = await store.load(session, address, lock=False)
+            user_id = loaded.user.id if loaded.user is not None else None
+            store.enqueue(
+                session,
+                user_id=user_id,
+                address=address,
+                key=f"{key_base}:stats",
+                message=message,
+                priority=store.REPLY,
+                now=now,
+            )
+        self.on_outbox()
+        state = loaded.state or State(profile=Profile(lang=self.defaults.lang, tz=self.defaults.tz))
+        return Transition(state, (message,))
 
     async def state_of(self, address: str) -> State | None:
         """The stored conversation state of ``address`` (for tools and the demo)."""
@@ -181,14 +209,19 @@ class Service:
                     await reads.record(session, user.id, action, now, new.profile.tz)
                 elif isinstance(action, RecordSubscription):
                     await subscriptions.record(session, user.id, action, now)
-            if new.has_consent:
+            # Health records only with consent; a withdrawal is recorded too, as proof.
+            had_consent = old is not None and old.has_consent
+            if new.has_consent or had_consent:
                 for action in transition.actions:
-                    if isinstance(action, HEALTH_RECORDS):
+                    if isinstance(action, HEALTH_RECORDS) and (
+                        new.has_consent or isinstance(action, RecordConsent)
+                    ):
                         store.record(session, user.id, action, now)
                 await store.save_episode(
                     session, user.id, old.episode if old else None, new.episode, now
                 )
             self._enqueue(session, user.id, address, key_base, transition, priority, now)
+            await self._send_files(session, user.id, address, key_base, transition, new, now)
         self.on_outbox()
         return transition
 
@@ -213,6 +246,30 @@ class Service:
                 now=now,
             )
 
+    async def _send_files(
+        self,
+        session: AsyncSession,
+        user_id: int,
+        address: str,
+        key_base: str,
+        transition: Transition,
+        state: State,
+        now: datetime,
+    ) -> None:
+        """Build the files the step asked for, after its messages (they come later)."""
+        requests = [a for a in transition.actions if isinstance(a, SendFile)]
+        if not requests:
+            return
+        await session.flush()  # the export reads what this step just stored
+        for number, request in enumerate(requests):
+            lang = state.profile.lang
+            built = await files.build(session, user_id, request.kind, self.content, lang, now)
+            for index, file in enumerate(built):
+                key = f"{key_base}:file{number}:{index}"
+                files.enqueue(
+                    session, user_id=user_id, address=address, key=key, file=file, now=now
+                )
+
     async def _most_read(self, session: AsyncSession, now: datetime) -> tuple[str, ...]:
         """The most-read articles for /articles, recounted every few minutes, not per message."""
         if self._popular_at is None or now - self._popular_at > POPULAR_FOR:
@@ -223,3 +280,8 @@ class Service:
     @property
     def _pg(self) -> bool:
         return self.db.dialect == "postgresql"
+
+
+def _is_stats(event: Event) -> bool:
+    command = parse_command(event.text) if isinstance(event, Text) else None
+    return command is not None and command.name == "stats"

@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import base64
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Protocol
 
 from dialogs.actions import Option
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file to send with the message's text as its caption."""
+
+    filename: str
+    mime: str
+    data: bytes = field(repr=False)
+
+    @property
+    def is_image(self) -> bool:
+        return self.mime.startswith("image/")
 
 
 @dataclass(frozen=True)
@@ -22,11 +36,22 @@ class Outgoing:
     key: str = ""
     # Parts of a long message already delivered by an earlier try (not to be sent again).
     parts_sent: int = 0
+    attachment: Attachment | None = None
 
     @classmethod
     def from_payload(cls, payload: dict[str, Any], key: str = "") -> Outgoing:
         scale = payload.get("scale")
+        attached = payload.get("attachment")
         return cls(
+            attachment=(
+                Attachment(
+                    str(attached["filename"]),
+                    str(attached["mime"]),
+                    base64.b64decode(attached["data"]),
+                )
+                if attached
+                else None
+            ),
             key=key,
             parts_sent=int(payload.get("parts_sent", 0)),
             text=str(payload["text"]),

@@ -7,10 +7,13 @@ in the same transaction that saves the new state.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
     from dialogs.states import DigestStatus, State
+
+
+FileKind = Literal["export", "progress", "summary"]
 
 
 @dataclass(frozen=True)
@@ -81,12 +84,27 @@ class RecordSubscription:
 
 
 @dataclass(frozen=True)
+class SendFile:
+    """Send the person a file the shell builds from what is stored: their ``export``
+    (JSON and CSV), their ``progress`` chart, or the ``summary`` for a physio or doctor."""
+
+    kind: FileKind
+
+
+@dataclass(frozen=True)
 class ForgetUser:
     """Erase everything stored about this person."""
 
 
 Action = (
-    Say | RecordConsent | RecordTriage | RecordPain | RecordRead | RecordSubscription | ForgetUser
+    Say
+    | RecordConsent
+    | RecordTriage
+    | RecordPain
+    | RecordRead
+    | RecordSubscription
+    | SendFile
+    | ForgetUser
 )
 
 

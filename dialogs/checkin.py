@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from dialogs import articles, digest, plan
-from dialogs.actions import Action, RecordPain, RecordTriage, Say
+from dialogs.actions import Action, RecordPain, RecordTriage, Say, SendFile
 from dialogs.answers import Answer
 from dialogs.context import Context
 from dialogs.events import CheckinDue
@@ -191,5 +191,5 @@ def _end_of_checkin(state: State, ctx: Context, day: int, actions: list[Action])
 def summary_answer(state: State, answer: Answer, ctx: Context) -> Step:
     node = Node.ENROLLED if state.active_episode is not None else Node.IDLE
     if answer == "yes":
-        return state.at(node), [Say(summary(state, ctx))]
+        return state.at(node), [Say(summary(state, ctx)), SendFile("summary")]
     return state.at(node), [say(state, ctx, M.SUMMARY_LATER)]

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 from content.localized import Lang
 from dialogs import articles, checkin, digest, plan, triage
-from dialogs.actions import Action, ForgetUser, Say
+from dialogs.actions import Action, ForgetUser, RecordConsent, Say, SendFile
 from dialogs.answers import Answer
 from dialogs.context import Context
 from dialogs.events import Command
@@ -84,7 +84,34 @@ def _checkin(state: State, ctx: Context) -> Step:
 def _summary(state: State, ctx: Context) -> Step:
     if state.episode is None or (not state.episode.scores and not state.episode.flags):
         return _then_reask(state, ctx, [say(state, ctx, M.NO_SUMMARY)])
-    return _then_reask(state, ctx, [Say(summary(state, ctx))])
+    return _then_reask(state, ctx, [Say(summary(state, ctx)), SendFile("summary")])
+
+
+def _export(state: State, ctx: Context) -> Step:
+    return _then_reask(state, ctx, [say(state, ctx, M.EXPORT_READY), SendFile("export")])
+
+
+def _progress(state: State, ctx: Context) -> Step:
+    if state.episode is None or not state.episode.scores:
+        return _then_reask(state, ctx, [say(state, ctx, M.NO_SUMMARY)])
+    return _then_reask(state, ctx, [SendFile("progress")])
+
+
+def on_privacy(state: State, answer: Answer, ctx: Context) -> Step:
+    """Withdraw consent (the plan stops; deletion is offered next), delete, or keep."""
+    if answer == "keep":
+        return leave_side_flow(state, ctx, [say(state, ctx, M.KEPT)])
+    actions: list[Action] = []
+    if answer == "withdraw":
+        if state.profile.consent_version is not None:
+            actions.append(RecordConsent(state.profile.consent_version, False))
+        if state.episode is not None and state.episode.status != "closed":
+            state = plan.close(state, "stopped")  # a triage half done ends too
+        profile = replace(state.profile, consent_version=None)
+        state = replace(state, profile=profile, resume=None)  # afterwards: back to rest
+        actions.append(say(state, ctx, M.CONSENT_WITHDRAWN))
+    state, question = ask(state, ctx, Node.CONFIRM_DELETE)
+    return state, [*actions, question]
 
 
 def _side_flow(node: Node, needs_plan: bool = False) -> Callable[[State, Context], Step]:
@@ -184,6 +211,10 @@ COMMANDS: dict[str, Callable[[State, Context], Step]] = {
     "checkin": _checkin,
     "summary": _summary,
     "articles": _articles,
+    "stats": _help,  # for operators only; the shell answers theirs before the dialog
+    "export": _export,
+    "progress": _progress,
+    "privacy": _side_flow(Node.PRIVACY),
     "subscribe": digest.subscribe,
     "unsubscribe": _unsubscribe,
     "stop": _side_flow(Node.CONFIRM_STOP, needs_plan=True),

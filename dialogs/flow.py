@@ -39,6 +39,7 @@ ANSWER_HANDLERS: dict[Node, Handler] = {
     Node.CONFIRM_STOP: commands.on_confirm_stop,
     Node.CONFIRM_DELETE: commands.on_confirm_delete,
     Node.CONFIRM_SUBSCRIBE: commands.on_confirm_subscribe,
+    Node.PRIVACY: commands.on_privacy,
 }
 
 

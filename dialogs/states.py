@@ -38,6 +38,7 @@ class Node(StrEnum):
     CONFIRM_STOP = "confirm_stop"
     CONFIRM_DELETE = "confirm_delete"
     CONFIRM_SUBSCRIBE = "confirm_subscribe"
+    PRIVACY = "privacy"
 
 
 AnswerKind = Literal["choice", "scale", "hour", "text"]
@@ -75,6 +76,7 @@ QUESTIONS: dict[Node, QuestionSpec] = {
     Node.CONFIRM_STOP: QuestionSpec("choice", YES_NO),
     Node.CONFIRM_DELETE: QuestionSpec("choice", YES_NO),
     Node.CONFIRM_SUBSCRIBE: QuestionSpec("choice", YES_NO),
+    Node.PRIVACY: QuestionSpec("choice", ("withdraw", "delete", "keep")),
 }
 # Nodes that wait for nothing in particular.
 RESTING = frozenset({Node.IDLE, Node.ENROLLED})
@@ -88,6 +90,7 @@ SIDE_FLOWS = frozenset(
         Node.CONFIRM_STOP,
         Node.CONFIRM_DELETE,
         Node.CONFIRM_SUBSCRIBE,
+        Node.PRIVACY,
     }
 )
 assert set(QUESTIONS) | RESTING == set(Node), "every node asks something or rests"

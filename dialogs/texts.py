@@ -69,6 +69,8 @@ class M(StrEnum):
     SUBSCRIBE_BUTTON = "subscribe_button"
     UNSUBSCRIBE_BUTTON = "unsubscribe_button"
     DIGEST = "digest"
+    EXPORT_READY = "export_ready"
+    CONSENT_WITHDRAWN = "consent_withdrawn"
 
 
 ADVICE_BY_DAY = (

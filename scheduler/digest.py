@@ -30,7 +30,7 @@ from dialogs.articles import read_command
 from dialogs.digest import UNSUBSCRIBE
 from dialogs.texts import M
 
-BATCH = 5000
+BATCH = 2000  # subscribers per transaction: bounds memory (~10 MB) and lock time
 VALUES_PER_INSERT = 1000
 
 

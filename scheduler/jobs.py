@@ -17,7 +17,10 @@ RETENTION_AT = {"hour": 3, "minute": 17}
 
 
 def build_scheduler(
-    checkin_tick: Job, tick_seconds: float, retention: Job | None = None
+    checkin_tick: Job,
+    tick_seconds: float,
+    retention: Job | None = None,
+    digest: Job | None = None,
 ) -> AsyncIOScheduler:
     """The check-in tick at a fixed interval and, when given, the daily retention job.
 
@@ -38,6 +41,16 @@ def build_scheduler(
             retention,
             CronTrigger(**RETENTION_AT, timezone="UTC"),
             id="retention",
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
+        )
+    if digest is not None:
+        # Hourly: it does nothing until an issue is due (or one was left unfinished).
+        scheduler.add_job(
+            digest,
+            IntervalTrigger(hours=1),
+            id="digest",
             max_instances=1,
             coalesce=True,
             misfire_grace_time=None,

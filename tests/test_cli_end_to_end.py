@@ -96,3 +96,27 @@ def test_yaml_with_python_tags_is_refused(tmp_path: Path) -> None:
     (broken / "consent.yaml").write_text("version: !!python/object/apply:os.system ['true']\n")
     result = run(["content", "check"], tmp_path, BACKCOACH_CONTENT_DIR=str(broken))
     assert result.returncode == 2 and "consent.yaml:1" in result.stderr
+
+
+def test_digest_preview_send_now_and_article_stats(tmp_path: Path) -> None:
+    chat = run(
+        ["chat", "--lang", "en"],
+        tmp_path,
+        stdin="/subscribe\n1\n/read soreness-or-injury\n/articles\n",
+    )
+    assert chat.returncode == 0 and "Soreness or injury?" in chat.stdout
+    assert "**" not in chat.stdout  # the console shows bold as plain text
+    preview = run(["digest", "preview"], tmp_path)
+    assert preview.returncode == 0
+    assert "Next issue: 1, to 1 confirmed subscribers" in preview.stdout
+    assert "1. soreness-or-injury (1 reads)" in preview.stdout
+    sent = run(["digest", "send-now"], tmp_path)
+    assert sent.returncode == 0 and "Issue 1: 1 messages queued" in sent.stdout
+    again = run(["digest", "preview"], tmp_path)
+    assert "Next issue: 2" in again.stdout
+    stats = run(["articles", "stats"], tmp_path)
+    assert stats.returncode == 0
+    assert any(
+        line.split()[:3] == ["soreness-or-injury", "1", "1"] for line in stats.stdout.splitlines()
+    )
+    assert any(line.split()[:1] == ["1"] and " 1 " in line for line in stats.stdout.splitlines())

@@ -17,8 +17,14 @@ HTML = "org.matrix.custom.html"
 
 
 def content(message: Outgoing) -> dict[str, Any]:
-    labels = [option.label for option in message.options]
+    # A command option (open an article, unsubscribe) is typed, so show the command.
+    labels = [
+        f"{o.label}: {o.value}" if o.value.startswith("/") else o.label for o in message.options
+    ]
     body = message.text
+    if message.attachment is not None:
+        # Files are not uploaded to Matrix yet: say so rather than stay silent.
+        body = f"{body}\n\n📎 {message.attachment.filename} (Telegram, console)".strip()
     if labels:
         body += "\n\n" + "\n".join(f"{i}. {label}" for i, label in enumerate(labels, 1))
     formatted = _paragraphs(message.text)

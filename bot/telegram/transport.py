@@ -12,7 +12,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 import httpx
-from telegram import Bot
+from telegram import Bot, InputFile
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 
@@ -22,6 +22,7 @@ from bot.transport import Delivery, Outgoing, SendResult
 
 log = logging.getLogger(__name__)
 PREFIX = "telegram"
+CAPTION_MAX = 1024
 # Failures that happen before a request is on the wire: safe to try again.
 NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 # 403/400 descriptions that mean this chat will not take messages again.
@@ -53,6 +54,8 @@ class TelegramTransport:
         chat_id = chat_of(address)
         if chat_id is None:
             return SendResult(Delivery.FAILED, detail="not a Telegram address")
+        if message.attachment is not None:
+            return await self._send_file(chat_id, message)
         parts = split(message.text)
         done = 0
         try:
@@ -71,6 +74,20 @@ class TelegramTransport:
                 done += 1
         except TelegramError as exc:
             return replace(outcome(exc), parts_sent=done)
+        return SendResult(Delivery.SENT)
+
+    async def _send_file(self, chat_id: int, message: Outgoing) -> SendResult:
+        attachment = message.attachment
+        assert attachment is not None
+        upload = InputFile(attachment.data, filename=attachment.filename)
+        caption = to_html(message.text)[:CAPTION_MAX] or None
+        try:
+            if attachment.is_image:
+                await self.bot.send_photo(chat_id, upload, caption=caption, parse_mode="HTML")
+            else:
+                await self.bot.send_document(chat_id, upload, caption=caption, parse_mode="HTML")
+        except TelegramError as exc:
+            return outcome(exc)
         return SendResult(Delivery.SENT)
 
 

@@ -36,3 +36,21 @@ async def test_a_week_of_recovery_with_buttons(
         pressed = [m for m in bot.messages(USER) if m.edit_date is not None]
         assert len(pressed) >= len(TRIAGE)
         assert all(m.reply_markup in (None, {}) and "✓" in (m.text or "") for m in pressed)
+
+
+async def test_files_arrive_as_photo_and_documents(
+    telegram_api: FakeTelegramApi, tmp_path: Path
+) -> None:
+    telegram_api.limits.per_chat_per_second = telegram_api.limits.chat_burst = 50
+    async with CoachOnTelegram(telegram_api, tmp_path) as bot:
+        await bot.write(USER, "my back hurts")
+        await bot.answer(USER, *TRIAGE)
+        await bot.write(USER, "/progress")
+        await bot.write(USER, "/export")
+        photos = telegram_api.calls_of("sendPhoto", chat_id=USER, ok=True)
+        documents = telegram_api.calls_of("sendDocument", chat_id=USER, ok=True)
+        assert len(photos) == 1 and "Day 0: 6" in photos[0].params["caption"]
+        assert photos[0].files and photos[0].files[0].size > 1000
+        names = sorted(f.filename or "" for call in documents for f in call.files)
+        assert len(names) == 2 and names[0].endswith(".json") and names[1].endswith(".csv")
+        assert "2026-03-02" in names[0]  # dated by the coach's clock
