@@ -15,7 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from bot.db.database import Database
-from bot.db.models import EpisodeRow, OutboxRow, PainScore, User
+from bot.db.models import (
+    ArticleRead,
+    DigestSubscription,
+    EpisodeRow,
+    OutboxRow,
+    PainScore,
+    User,
+)
 from dialogs.states import PLAN_DAYS
 
 OUTCOMES = ("soreness", "injury", "red_flag", "escalated", "recovered")
@@ -47,6 +54,9 @@ class Stats:
     response_rate: float | None
     mean_pain_by_day: list[DayPain]
     escalations_this_week: int
+    article_reads: int = 0
+    digest_subscribers: int = 0
+    digest_reads: int = 0  # reads opened from a digest issue's buttons
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -60,6 +70,13 @@ async def collect(db: Database, now: datetime) -> Stats:
         by_outcome = await _grouped(session, EpisodeRow.outcome)
         sent, answered = await _checkins(session)
         pain = await _pain_by_day(session)
+        reads = await _count(session, select(func.count()).select_from(ArticleRead))
+        from_digest = await _count(
+            session, select(func.count()).where(ArticleRead.issue.is_not(None))
+        )
+        subscribers = await _count(
+            session, select(func.count()).where(DigestSubscription.status == "active")
+        )
     return Stats(
         users=users,
         episodes=episodes["episodes"],
@@ -73,7 +90,14 @@ async def collect(db: Database, now: datetime) -> Stats:
         response_rate=round(answered / sent, 3) if sent else None,
         mean_pain_by_day=pain,
         escalations_this_week=episodes["escalations_this_week"],
+        article_reads=reads,
+        digest_subscribers=subscribers,
+        digest_reads=from_digest,
     )
+
+
+async def _count(session: AsyncSession, query: Any) -> int:
+    return int((await session.execute(query)).scalar_one())
 
 
 async def _episode_counts(session: AsyncSession, now: datetime) -> dict[str, int]:
@@ -163,6 +187,9 @@ def stats_table(stats: Stats) -> str:
         ("check-ins sent (days 1–7)", stats.checkins_sent),
         ("check-ins answered", stats.checkins_answered),
         ("response rate", rate),
+        ("article reads", stats.article_reads),
+        ("digest subscribers", stats.digest_subscribers),
+        ("reads from the digest", stats.digest_reads),
     ]
     width = max(len(label) for label, _ in rows)
     lines = [f"{label:<{width}}  {value}" for label, value in rows]

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot.codec import dump_state, load_state
 from content.loader import Content
 from dialogs import CheckinDue, Choice, Command, Node, Text
 from dialogs.intents import Matcher
@@ -16,7 +17,11 @@ from tests.support.dialog import DialogDriver
 MOVES = st.one_of(
     st.tuples(st.just("pick"), st.integers(0, 10)),
     st.tuples(st.just("text"), st.sampled_from(["my back hurts", "yes", "no", "5", "", "🙂", "8"])),
-    st.tuples(st.just("command"), st.sampled_from(["start", "plan", "checkin", "help", "stop"])),
+    st.tuples(
+        st.just("command"),
+        st.sampled_from(["start", "plan", "checkin", "help", "stop", "summary", "progress"]),
+    ),
+    st.tuples(st.just("restart"), st.just(0)),  # the state stored and read back
     st.tuples(st.just("time"), st.sampled_from([1, 6, 24, 49])),
     st.tuples(st.just("stale"), st.just(0)),
 )
@@ -51,6 +56,11 @@ def test_random_paths_keep_the_safety_promises(
             messages = d.send(Command(str(value)))
         elif kind == "stale":
             messages = d.send(Choice("0", "yes"))
+        elif kind == "restart":
+            assert d.state is not None
+            d.state = load_state(dump_state(d.state))
+            assert d.state == before
+            continue
         else:
             d.advance(timedelta(hours=int(value)))
             episode = d.state.episode if d.state else None

@@ -171,3 +171,35 @@ async def test_a_sender_killed_halfway_delivers_everyone_exactly_once(
         a for a, m in [*dying.sent, *fresh.sent] if "Issue 1" in m.text or "Ausgabe 1" in m.text
     )
     assert digests == Counter({f"console:{who}": 1 for who in people})
+
+
+class Blocking(Inbox):
+    """``console:gone`` has blocked the bot: the platform refuses every message to them."""
+
+    async def send(self, address: str, message: Outgoing) -> SendResult:
+        if address == "console:gone":
+            return SendResult(Delivery.UNREACHABLE, detail="Forbidden: bot was blocked")
+        return await super().send(address, message)
+
+
+async def test_a_subscriber_who_blocked_the_bot_is_unsubscribed(
+    database: Database,
+    shipped,  # type: ignore[no-untyped-def]
+) -> None:
+    from bot.stats import collect
+
+    content, intents = shipped
+    clock = SimClock(START)
+    service = Service(database, content, intents, clock)
+    for who in ("gone", "stay"):
+        await say(service, who, "/subscribe")
+        await confirm(service, who)
+    await run_digest(database, content, clock.now())
+    clock.set(START.replace(hour=17, minute=5))
+    inbox = Blocking()
+    await Sender(database, {"console": inbox}, clock).flush()
+    assert {a for a, _ in inbox.sent} == {"console:stay"}
+    assert sum("Issue 1" in m.text or "Ausgabe 1" in m.text for _, m in inbox.sent) == 1
+    assert (await collect(database, clock.now())).digest_subscribers == 1
+    issue, queued = await run_digest(database, content, clock.now(), force=True)
+    assert issue is not None and issue.number == 2 and queued == 1

@@ -156,7 +156,8 @@ async def test_table_and_json_show_the_same_numbers(database: Database, shipped)
     assert "day 1:  4.7  (n=3)" in table
     data = json.loads(json.dumps(stats.as_json()))
     assert data["outcomes"]["recovered"] == 1 and data["checkins_sent"] == 8
-    assert not any("digest" in key for key in data)  # not recorded yet: absent, not zero
+    assert (data["digest_subscribers"], data["digest_reads"]) == (0, 0)  # none in the script
+    assert "reads from the digest" in table
 
 
 async def test_an_empty_database_has_no_rate() -> None:
