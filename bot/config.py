@@ -36,6 +36,7 @@ class Config:
     webhook_secret: str = field(default="", repr=False)
     listen_host: str = "0.0.0.0"
     listen_port: int = 8080
+    metrics_port: int | None = None  # polling mode: serve /healthz and /metrics here
     retention_days: int = 180  # closed episodes (answers, scores) are deleted after this
     inactive_days: int = 365  # users silent this long are deleted with all their data
     admins: frozenset[str] = frozenset()  # addresses (telegram:<id>, matrix:<room>) for /stats
@@ -95,6 +96,7 @@ def load_config(env: dict[str, str] | None = None) -> Config:
         webhook_secret=secret,
         listen_host=env.get("BACKCOACH_LISTEN_HOST", "0.0.0.0"),
         listen_port=port,
+        metrics_port=_port(env, "BACKCOACH_METRICS_PORT"),
         retention_days=_days(env, "BACKCOACH_RETENTION_DAYS", 180),
         inactive_days=_days(env, "BACKCOACH_INACTIVE_DAYS", 365),
         admins=frozenset(
@@ -103,6 +105,15 @@ def load_config(env: dict[str, str] | None = None) -> Config:
         digest_days=_days(env, "BACKCOACH_DIGEST_DAYS", 14),
         digest_top=_days(env, "BACKCOACH_DIGEST_ARTICLES", 3),
     )
+
+
+def _port(env: dict[str, str], name: str) -> int | None:
+    if not env.get(name):
+        return None
+    port = int(_number(env, name, "0"))
+    if not 0 < port < 65536:
+        raise ConfigError(f"{name} must be a port number (1-65535)")
+    return port
 
 
 def _number(env: dict[str, str], name: str, default: str) -> float:

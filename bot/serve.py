@@ -15,10 +15,14 @@ import signal
 from collections.abc import Mapping
 from typing import Any
 
+from aiohttp import web
+
+from bot import metrics
 from bot.app import Coach
 from bot.clock import SystemClock
 from bot.config import Config
 from bot.ratelimit import RateLimit
+from bot.telegram.webhook import ops_server
 from bot.transport import Transport
 from scheduler.jobs import build_scheduler
 
@@ -63,6 +67,8 @@ async def serve(
         coach.tick, config.tick_seconds, retention=coach.retention, digest=coach.digest
     )
     sender = asyncio.create_task(coach.sender.run(), name="sender")
+    gauges = asyncio.create_task(metrics.keep_fresh(coach.db, coach.clock), name="metrics")
+    ops = await _ops_server(config, coach) if not config.webhook_url else None
     receiving: asyncio.Task[None] | None = None
     try:
         if telegram is not None:
@@ -90,11 +96,24 @@ async def serve(
         if receiving is not None:
             with contextlib.suppress(Exception):
                 await receiving
+        gauges.cancel()
+        if ops is not None:
+            await ops.cleanup()
         sender.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await sender
         await coach.close()
     return 0
+
+
+async def _ops_server(config: Config, coach: Coach) -> web.AppRunner | None:
+    """In polling mode nothing listens; with BACKCOACH_METRICS_PORT, /healthz and /metrics do."""
+    if config.metrics_port is None:
+        return None
+    runner = web.AppRunner(ops_server(coach.healthy), access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, config.listen_host, config.metrics_port).start()
+    return runner
 
 
 def _stop_on_signals() -> asyncio.Event:

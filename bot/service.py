@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import files, reads, store, subscriptions
+from bot import files, metrics, reads, store, subscriptions
 from bot.clock import Clock
 from bot.db.database import Database
 from bot.db.models import OutboxRow
@@ -128,6 +128,7 @@ class Service:
             if trigger is None or trigger.status != "pending":
                 return None
             address, key = trigger.address, trigger.key
+        metrics.CHECKINS_SENT.inc()
         event = CheckinDue(
             episode=int(trigger.payload["episode"]),
             day=int(trigger.payload["day"]),
@@ -200,6 +201,8 @@ class Service:
                 log.info("user data erased (%s)", address)
                 return transition
             new = transition.state
+            if _escalated(old, new):
+                metrics.ESCALATIONS.inc()
             # save_user flushes a new user to get its id; the rest is flushed at commit.
             user = await store.save_user(session, loaded, address, new, now)
             if is_user_event:
@@ -285,3 +288,8 @@ class Service:
 def _is_stats(event: Event) -> bool:
     command = parse_command(event.text) if isinstance(event, Text) else None
     return command is not None and command.name == "stats"
+
+
+def _escalated(old: State | None, new: State) -> bool:
+    before = old is not None and old.episode is not None and old.episode.escalated
+    return new.episode is not None and new.episode.escalated and not before

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from aiohttp import ClientError
 from nio import Event, LocalProtocolError, SyncError, SyncResponse
 
-from bot import store
+from bot import metrics, store
 from bot.app import Coach
 from bot.config import ConfigError
 from bot.matrix import inbound, membership
@@ -102,6 +102,7 @@ class Receiver:
             return
         address = address_of(room_id)
         for message in found:
+            metrics.UPDATES_IN.labels("matrix").inc()
             await self.coach.service.handle(
                 address, Text(message.text), seen=("matrix", message.event_id)
             )

@@ -14,6 +14,7 @@ from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
+from bot import metrics
 from bot.service import Service
 from bot.telegram.markup import label_of, parse_callback
 from bot.telegram.transport import address_of
@@ -45,6 +46,7 @@ class Inbound:
             self.processed += 1
 
     async def _on_update(self, update: Update) -> None:
+        metrics.UPDATES_IN.labels(SOURCE).inc()
         if update.callback_query is not None:
             await self._on_button(update, update.callback_query)
             return

@@ -18,6 +18,8 @@ from aiohttp import web
 from telegram import Update
 from telegram.ext import Application
 
+from bot import metrics
+
 log = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_BODY = 1 << 20  # an update is a few KB; refuse anything huge before parsing it
@@ -52,11 +54,24 @@ def build_server(
         await application.update_queue.put(update)
         return web.Response(text="ok")
 
+    server = ops_server(healthy)
+    server.router.add_post(path, receive)
+    return server
+
+
+def ops_server(healthy: Callable[[], Awaitable[bool]]) -> web.Application:
+    """``/healthz`` for a load balancer and ``/metrics`` for Prometheus."""
+
     async def health(_request: web.Request) -> web.Response:
         ok = await healthy()
         return web.json_response({"ok": ok}, status=200 if ok else 503)
 
+    async def scrape(_request: web.Request) -> web.Response:
+        response = web.Response(body=metrics.exposition())
+        response.headers["Content-Type"] = metrics.CONTENT_TYPE
+        return response
+
     server = web.Application(client_max_size=MAX_BODY)
-    server.router.add_post(path, receive)
     server.router.add_get("/healthz", health)
+    server.router.add_get("/metrics", scrape)
     return server

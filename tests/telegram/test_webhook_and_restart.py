@@ -100,3 +100,26 @@ async def test_menu_is_set_in_both_languages(telegram_api: FakeTelegramApi, tmp_
         german = {c["command"]: c["description"] for c in by_lang["de"]}
         assert set(english) == set(german) >= {"start", "help", "plan", "checkin", "delete"}
         assert english["delete"] != german["delete"]
+
+
+async def test_metrics_count_updates_and_show_the_outbox(
+    telegram_api: FakeTelegramApi, tmp_path: Path
+) -> None:
+    from bot import metrics
+
+    async with CoachOnTelegram(telegram_api, tmp_path, webhook=True) as bot:
+        before = metrics.UPDATES_IN.labels("telegram")._value.get()
+        await bot.write(USER, "my back hurts")
+        await metrics.refresh(bot.coach.db, bot.clock.now())
+        base = f"http://127.0.0.1:{bot.config.listen_port}"
+        async with aiohttp.ClientSession() as http, http.get(f"{base}/metrics") as response:
+            assert response.status == 200
+            text = await response.text()
+    counted = next(
+        float(line.split()[-1])
+        for line in text.splitlines()
+        if line.startswith('backcoach_updates_in_total{platform="telegram"}')
+    )
+    assert counted >= before + 1
+    assert "backcoach_outbox_depth 0.0" in text  # everything was sent
+    assert "my back hurts" not in text and str(USER) not in text
