@@ -21,7 +21,7 @@ def summary(state: State, ctx: Context) -> str:
     questions = ctx.content.questions
     rules = {rule.id: rule.question.get(lang) for rule in ctx.content.rules.rules}
     start = episode.start_date or local_date(episode.started_at, state.profile.tz)
-    flags = [rules.get(flag, flag) for flag in episode.flags]
+    flags = [rules.get(flag) or _flag_text(flag, state, ctx) for flag in episode.flags]
     answers = [
         questions[field].options[value].get(lang)
         for field, value in (
@@ -46,3 +46,15 @@ def summary(state: State, ctx: Context) -> str:
         scores="\n".join(f"- {line}" for line in scores) or "–",
         escalated=text(state, ctx, M.GET_CHECKED) if episode.no_exercise else "–",
     )
+
+
+def _flag_text(flag: str, state: State, ctx: Context) -> str:
+    """Flags that are not checklist rules, in words: the assessment and check-in signs."""
+    if flag == "assessment_injury":
+        return text(state, ctx, M.FLAG_INJURY_SIGNS)
+    kind, _, day = flag.rpartition("_day")
+    if day.isdigit() and kind == "checkin_flag":
+        return text(state, ctx, M.FLAG_CHECKIN, day=int(day))
+    if day.isdigit() and kind == "checkin_emergency":
+        return text(state, ctx, M.FLAG_CHECKIN_EMERGENCY, day=int(day))
+    return flag

@@ -71,6 +71,9 @@ class M(StrEnum):
     DIGEST = "digest"
     EXPORT_READY = "export_ready"
     CONSENT_WITHDRAWN = "consent_withdrawn"
+    FLAG_INJURY_SIGNS = "flag_injury_signs"
+    FLAG_CHECKIN = "flag_checkin"
+    FLAG_CHECKIN_EMERGENCY = "flag_checkin_emergency"
 
 
 ADVICE_BY_DAY = (
@@ -104,5 +107,7 @@ PARAMS: dict[M, frozenset[str]] = {
     M.SETTINGS_SAVED: frozenset({"time", "tz"}),
     M.ARTICLES_POPULAR: frozenset({"titles"}),
     M.DIGEST: frozenset({"number"}),
+    M.FLAG_CHECKIN: frozenset({"day"}),
+    M.FLAG_CHECKIN_EMERGENCY: frozenset({"day"}),
     M.SUMMARY: frozenset({"start", "answers", "flags", "scores", "escalated"}),
 }

@@ -253,3 +253,12 @@ def test_the_checkin_hour_takes_an_option_number_or_a_time(
     dialog.text("5")
     dialog.text(typed)
     assert dialog.state is not None and dialog.state.profile.hour == hour
+
+
+def test_the_summary_names_every_flag_in_words(dialog: DialogDriver) -> None:
+    enrol(dialog, onset="during")  # the source's warning signs: an injury
+    checkin(dialog, 6, "same", flag="yes")
+    dialog.pick("no")  # not an emergency sign
+    text = dialog.command("summary")[0].text
+    assert "signs of an injury" in text and "Check-in day 1: new numbness" in text
+    assert "assessment_injury" not in text and "checkin_flag" not in text
