@@ -6,6 +6,35 @@ at start-up rather than resent blindly. Per address, one message is in flight at
 and later ones wait, so a conversation keeps its order; across addresses, sends run
 concurrently up to ``concurrency``. Each pass re-reads the queue in priority order, so a
 reply to someone who just wrote overtakes a long digest run.
+
+Several workers on one PostgreSQL (``python -m bot.worker``, or replicas): leases.
+
+- Claiming takes rows that are due and ``pending``, and ``sending`` rows whose lease
+  ran out (their worker died), with ``FOR UPDATE SKIP LOCKED``, so two workers never
+  claim the same row at once. A claimed row is ``sending`` with ``leased_by`` = the
+  worker's id and ``lease_until`` = the database's now() + ``lease``: the database's
+  clock, so the workers' clocks need not agree. A worker claims only as many rows as it
+  has free send slots, so each row is sent within its lease unless a send hangs.
+- A row taken over from an expired lease is sent again: a duplicate is possible only
+  for a message the dead worker had in flight (it may have arrived). Takeovers are
+  counted in ``taken_over`` and logged.
+- Order per address holds across workers: a row is claimed only while no earlier
+  (priority, id) due row of its address is pending or awaiting takeover, and no row of
+  the address is in flight under a live lease.
+- Settling clears the lease. A result other than "sent" is written only while the row
+  is still ``sending`` under this worker's lease (a worker whose lease ran out and was
+  taken over leaves the row to its new owner); "sent" is always written, it is a fact.
+- ``recover()`` at start-up touches only ``sending`` rows with no lease or leased by
+  this worker's own id (left by its previous run under the same id: stable ids, e.g. a
+  container's hostname, keep the unknown rule below). Rows leased by other ids belong to
+  live workers, or to dead ones whose leases the claim takes over when they expire; a
+  restart under a new id leaves its old rows to that takeover.
+- Graceful stop: no new claims; sends in flight finish (``drain``); those still hanging
+  after the timeout are cancelled and their leases released (expired at once), so
+  another worker takes them over now instead of after the lease.
+
+SQLite is one process: no leases (both columns stay empty), and ``recover()`` at
+start-up settles every ``sending`` row as described above.
 """
 
 from __future__ import annotations
@@ -14,18 +43,23 @@ import asyncio
 import contextlib
 import functools
 import logging
+import os
+import random
+import socket
 import time
+import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Interval, Table, and_, bindparam, delete, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import metrics
 from bot.clock import Clock
 from bot.db.database import Database
-from bot.db.models import DigestSubscription, EpisodeRow, OutboxRow, User
+from bot.db.models import DigestSubscription, EpisodeRow, OutboxRow, User, UTCDateTime
 from bot.ratelimit import RateLimit
 from bot.transport import Delivery, Outgoing, SendResult, Transport
 
@@ -33,6 +67,14 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
 BATCH = 500
 NOT_RUNNING = SendResult(Delivery.RETRY, retry_after=60, detail="transport not running")
+LEASE_SECONDS = 60.0
+LOST_WAIT = 0.05  # every row tried was claimed by another worker: look again this soon
+
+
+def default_worker_id() -> str:
+    """``host:pid``: unique among the workers on one machine, and the same after a
+    restart in a container (same hostname, pid 1), which keeps the unknown rule there."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}"
 
 
 @dataclass(frozen=True)
@@ -53,13 +95,22 @@ class Sender:
         *,
         limits: Mapping[str, RateLimit] | None = None,
         concurrency: int = 32,
+        lease: float = LEASE_SECONDS,
+        worker_id: str | None = None,
     ) -> None:
+        """``lease`` and ``worker_id`` matter on PostgreSQL only (see the module's doc)."""
         self.db, self.transports, self.clock = db, dict(transports), clock
         self.limits = dict(limits or {})
         self.wakeup = asyncio.Event()
         self.sent = 0  # delivered since start, for tests and benchmarks
+        self.taken_over = 0  # rows claimed from an expired lease (possible duplicates)
+        self.worker_id = (worker_id or default_worker_id())[:64]
+        self.lease = timedelta(seconds=lease)
+        self._leases = db.dialect == "postgresql"
+        self._concurrency = concurrency
         self._slots = asyncio.Semaphore(concurrency)
         self._in_flight: dict[str, asyncio.Task[None]] = {}
+        self._flying: dict[str, int] = {}  # address → id of the row in flight
         self._held: dict[str, datetime] = {}  # address → retry time of its first message
         # The due rows as last read, in priority order. Re-read when something new was
         # queued, when used up, or after a second; not on every send, which at hundreds
@@ -77,19 +128,24 @@ class Sender:
     async def recover(self) -> int:
         """After a crash: rows caught mid-send may have arrived; don't send them again,
         unless the platform makes a repeated send harmless (Matrix transaction ids)."""
-        interrupted = (OutboxRow.kind == "message", OutboxRow.status == "sending")
+        interrupted: tuple[Any, ...] = (OutboxRow.kind == "message", OutboxRow.status == "sending")
+        if self._leases:  # not the rows other workers hold (see the module's doc)
+            interrupted += (
+                or_(OutboxRow.leased_by.is_(None), OutboxRow.leased_by == self.worker_id),
+            )
+        released = {"lease_until": None, "leased_by": None}
         async with self.db.session() as session:
             for prefix, transport in self.transports.items():
                 if getattr(transport, "idempotent", False):
                     await session.execute(
                         update(OutboxRow)
                         .where(*interrupted, OutboxRow.address.startswith(f"{prefix}:"))
-                        .values(status="pending")
+                        .values(status="pending", **released)
                     )
             result = await session.execute(
                 update(OutboxRow)
                 .where(*interrupted)
-                .values(status="unknown", error="interrupted while sending")
+                .values(status="unknown", error="interrupted while sending", **released)
             )
         count = int(getattr(result, "rowcount", 0) or 0)
         if count:
@@ -136,17 +192,42 @@ class Sender:
 
     async def drain(self, timeout: float = 30.0) -> None:
         """Let the sends in flight finish and settle (on shutdown), for ``timeout`` at most:
-        a send still hanging then stays ``sending`` and becomes ``unknown`` at start-up."""
+        a send still hanging then stays ``sending`` and becomes ``unknown`` at start-up
+        (SQLite), or its lease is released for another worker to take over (PostgreSQL)."""
         if self._in_flight:
-            tasks = set(self._in_flight.values())
-            _, hanging = await asyncio.wait(tasks, timeout=timeout)
+            flying = dict(self._flying)
+            by_task = {task: address for address, task in self._in_flight.items()}
+            _, hanging = await asyncio.wait(set(by_task), timeout=timeout)
             for task in hanging:
                 task.cancel()
+            if hanging:
+                await asyncio.wait(hanging)
+            if self._leases and hanging:
+                await self._release([flying[by_task[t]] for t in hanging if by_task[t] in flying])
         await self._record_sent()
+
+    async def _release(self, ids: list[int]) -> None:
+        """Expire this worker's leases on ``ids`` now: the next claimer takes them over."""
+        async with self.db.session() as session:
+            await session.execute(
+                update(OutboxRow)
+                .where(
+                    OutboxRow.id.in_(ids),
+                    OutboxRow.status == "sending",
+                    OutboxRow.leased_by == self.worker_id,
+                )
+                .values(lease_until=func.now() - timedelta(seconds=1))
+            )
+        log.warning("released %d leases of sends cut off by the shutdown", len(ids))
 
     async def _pass(self) -> tuple[int, float | None]:
         """Start the sends that may go now; how many started, and when to look again."""
         self.wakeup.clear()
+        # With leases, claim (and record) in batches, not a row per finished send: each is a
+        # round trip to the database, the workers' main cost after the sending itself.
+        batching = self._leases and self._in_flight and not self._queued_new
+        if batching and self._concurrency - len(self._in_flight) < self._concurrency // 4:
+            return 0, None
         await self._record_sent()
         now = self.clock.now()
         if self._queued_new or not self._queue or time.monotonic() - self._read_at > 1.0:
@@ -155,8 +236,11 @@ class Sender:
         go: list[_Row] = []
         wait: float | None = None
         seen: set[str] = set()
+        # With leases, claim no more than can be sent at once: a claimed row waiting for
+        # a slot would use up its lease.
+        free = self._concurrency - len(self._in_flight) if self._leases else len(self._queue)
         for row in self._queue:
-            if self._queued_new:
+            if self._queued_new or len(go) >= free:
                 break  # e.g. a reply was queued: look again from the top of the queue
             address = row.address
             if address in seen or address in self._in_flight:
@@ -184,19 +268,32 @@ class Sender:
             go.append(row)
         taken = {row.id for row in go}
         self._queue = [row for row in self._queue if row.id not in taken]
-        for row in await self._claim(go):
+        claimed = await self._claim(go)
+        for row in claimed:
             await self._slots.acquire()
             task = asyncio.create_task(self._deliver(row))
             self._in_flight[row.address] = task
+            self._flying[row.address] = row.id
             task.add_done_callback(functools.partial(self._done, row.address))
+        if self._leases and go and len(claimed) * 2 < len(go):
+            # Other workers took most of these: the queue as read is stale.
+            if claimed:
+                self._queued_new = True
+            else:
+                wait = LOST_WAIT if wait is None else min(wait, LOST_WAIT)
+            return len(claimed), wait
         return len(go), wait
 
     def _done(self, address: str, _task: asyncio.Task[None]) -> None:
         self._in_flight.pop(address, None)
+        self._flying.pop(address, None)
         self._slots.release()
         self.wakeup.set()  # the address's next message may go now
 
     async def _due(self, now: datetime) -> list[_Row]:
+        due: Any = and_(OutboxRow.status == "pending", OutboxRow.not_before <= now)
+        if self._leases:
+            due = or_(due, _expired())
         async with self.db.session() as session:
             rows = await session.execute(
                 select(
@@ -206,20 +303,26 @@ class Sender:
                     OutboxRow.key,
                     OutboxRow.payload,
                 )
-                .where(
-                    OutboxRow.kind == "message",
-                    OutboxRow.status == "pending",
-                    OutboxRow.not_before <= now,
-                )
+                .add_columns(OutboxRow.priority)
+                .where(OutboxRow.kind == "message", due)
                 .order_by(OutboxRow.priority, OutboxRow.id)
                 .limit(BATCH)
             )
-            return [_Row(r.id, r.user_id, r.address, r.key, r.payload) for r in rows]
+            found = list(rows)
+        if self._leases:
+            # Workers that read the same rows in the same order would keep claiming the
+            # same few; within a priority, each takes the addresses in its own random
+            # order (one address's rows stay in order, and the claim checks it anyway).
+            draw: dict[str, float] = {}
+            found.sort(key=lambda r: (r.priority, draw.setdefault(r.address, random.random())))
+        return [_Row(r.id, r.user_id, r.address, r.key, r.payload) for r in found]
 
     async def _claim(self, rows: list[_Row]) -> list[_Row]:
         """Mark the rows as being sent; only those still pending (another worker may race)."""
         if not rows:
             return []
+        if self._leases:
+            return await self._claim_leased(rows)
         async with self.db.session() as session:
             claimed = await session.execute(
                 update(OutboxRow)
@@ -229,6 +332,28 @@ class Sender:
             )
             ids = set(claimed.scalars())
         return [r for r in rows if r.id in ids]
+
+    async def _claim_leased(self, rows: list[_Row]) -> list[_Row]:
+        """PostgreSQL: lease the rows that are still free to go (see the module's doc)."""
+        params = {
+            "ids": [r.id for r in rows],
+            "now": self.clock.now(),
+            "lease": self.lease,
+            "me": self.worker_id,
+        }
+        async with self.db.session() as session:
+            claimed = await session.execute(_CLAIM, params)
+            was = {row.id: row.was for row in claimed}
+        taken = [i for i, status in was.items() if status == "sending"]
+        if taken:
+            self.taken_over += len(taken)
+            log.warning(
+                "took over %d messages whose worker's lease ran out; they may arrive twice "
+                "(outbox ids %s)",
+                len(taken),
+                ", ".join(map(str, sorted(taken)[:20])),
+            )
+        return [r for r in rows if r.id in was]
 
     async def _deliver(self, row: _Row) -> None:
         transport = self.transports.get(_prefix(row.address))
@@ -243,10 +368,17 @@ class Sender:
             except Exception as exc:  # a transport bug must not stop the queue
                 log.exception("transport %s failed", transport.prefix)
                 result = SendResult(Delivery.RETRY, retry_after=5, detail=type(exc).__name__)
+        platform = _prefix(row.address)
         if result.delivery is Delivery.SENT:
             self.sent += 1
             self._delivered.append(row)
+            has_file = "attachment" in row.payload
+            metrics.MESSAGES_OUT.labels(platform, metrics.kind_of(row.key, has_file)).inc()
             return
+        if result.delivery is Delivery.THROTTLED:
+            metrics.THROTTLED.labels(platform).inc()
+        elif result.delivery is Delivery.RETRY:
+            metrics.RETRIES.labels(platform).inc()
         try:
             await self._settle(row, result)
         except Exception:
@@ -274,7 +406,13 @@ class Sender:
                 await session.execute(
                     update(OutboxRow)
                     .where(OutboxRow.id.in_(kept))
-                    .values(status="sent", sent_at=self.clock.now(), error=None)
+                    .values(
+                        status="sent",
+                        sent_at=self.clock.now(),
+                        error=None,
+                        lease_until=None,
+                        leased_by=None,
+                    )
                 )
             if gone:
                 await session.execute(delete(OutboxRow).where(OutboxRow.id.in_(gone)))
@@ -282,9 +420,16 @@ class Sender:
     async def _settle(self, item: _Row, result: SendResult) -> None:
         now = self.clock.now()
         async with self.db.session() as session:
-            row = await session.get(OutboxRow, item.id)
+            row = await session.get(OutboxRow, item.id, with_for_update=self._leases)
             if row is None:
                 return  # the user was deleted meanwhile
+            if self._leases:
+                if row.status != "sending" or row.leased_by != self.worker_id:
+                    log.warning(
+                        "outbox row %d was taken over meanwhile; its owner settles it", row.id
+                    )
+                    return
+                row.lease_until, row.leased_by = None, None
             if result.parts_sent:
                 # Part of a long message arrived: a retry sends only the rest.
                 done = int(row.payload.get("parts_sent", 0)) + result.parts_sent
@@ -313,6 +458,62 @@ class Sender:
 
 def _prefix(address: str) -> str:
     return address.split(":", 1)[0]
+
+
+def _expired(row: Any = OutboxRow) -> Any:
+    """A row claimed by a worker whose lease ran out (by the database's clock)."""
+    return and_(row.status == "sending", row.lease_until < func.now())
+
+
+def _claim_statement() -> Any:
+    """Lease the rows ``:ids`` that may go now, for ``:lease`` to worker ``:me``; returns
+    each claimed id with its status before (``sending``: taken over from an expired lease).
+
+    Built once (a Core statement with parameters): the workers run it many times a second.
+    """
+    table = typing.cast(Table, OutboxRow.__table__)
+    outbox, other = table.c, table.alias("other").c
+    now = bindparam("now", type_=UTCDateTime())
+    due = or_(and_(outbox.status == "pending", outbox.not_before <= now), _expired(outbox))
+    earlier = or_(
+        other.priority < outbox.priority,
+        and_(other.priority == outbox.priority, other.id < outbox.id),
+    )
+    # An earlier message to the same address that may go, or one in flight: wait for it.
+    before_it = exists().where(
+        other.address == outbox.address,
+        other.status.in_(["pending", "sending"]),
+        other.kind == "message",
+        other.id != outbox.id,
+        or_(
+            and_(other.status == "sending", other.lease_until >= func.now()),
+            and_(
+                earlier,
+                or_(and_(other.status == "pending", other.not_before <= now), _expired(other)),
+            ),
+        ),
+    )
+    free = (
+        select(outbox.id, outbox.status.label("was"))
+        .where(outbox.id.in_(bindparam("ids", expanding=True)), outbox.kind == "message", due)
+        .where(~before_it)
+        .with_for_update(skip_locked=True, of=table)
+        .cte("free")
+    )
+    return (
+        update(table)
+        .where(outbox.id == free.c.id)
+        .values(
+            status="sending",
+            attempts=outbox.attempts + 1,
+            lease_until=func.now() + bindparam("lease", type_=Interval()),
+            leased_by=bindparam("me"),
+        )
+        .returning(outbox.id, free.c.was)
+    )
+
+
+_CLAIM = _claim_statement()
 
 
 async def _mark_unreachable(session: AsyncSession, row: OutboxRow) -> None:

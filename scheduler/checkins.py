@@ -5,6 +5,10 @@ outbox trigger per episode and day under the unique key ``checkin:<episode>:<day
 and clears ``next_checkin_at``; the dialog sets the next one when it runs the
 check-in. So a second tick, a restart or a second replica never makes a duplicate,
 and memory stays at one batch whatever the number of users.
+
+On PostgreSQL one tick at a time plans: a second tick (another replica, or a slow one
+overlapping) finds the advisory lock taken and skips the claiming. Correctness does not
+depend on the lock: the unique keys and SKIP LOCKED already make a racing claim harmless.
 """
 
 from __future__ import annotations
@@ -14,7 +18,19 @@ import logging
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import JSON, Select, String, cast, func, literal, select, true, type_coerce, update
+from sqlalchemy import (
+    JSON,
+    Select,
+    String,
+    cast,
+    func,
+    literal,
+    select,
+    text,
+    true,
+    type_coerce,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,17 +44,36 @@ log = logging.getLogger(__name__)
 BATCH = 10_000
 # Concurrent claimers on PostgreSQL (see claim_due); SQLite has a single writer.
 PG_WORKERS = 2
+# The advisory lock of the planning: this key and the schema (each schema plans alone).
+PLANNING_LOCK = 0x6B63_6869  # "kchi"
 
 
 async def claim_due(db: Database, now: datetime, batch: int = BATCH) -> int:
     """Claim every check-in due at ``now``; returns how many were claimed."""
     if db.dialect == "postgresql":
-        # PostgreSQL writes on several connections at once, and SKIP LOCKED keeps the
-        # claimers' batches disjoint (as between replicas): two claimers finish ~20%
-        # sooner than one on a two-core machine (measured; the rest is lock and I/O).
-        counts = await asyncio.gather(
-            *(_claim_postgresql(db, now, batch) for _ in range(PG_WORKERS))
-        )
+        # One planner at a time: a session lock on a connection of its own, held while
+        # the claimers run (released on unlock, or by PostgreSQL if the process dies).
+        async with db.engine.connect() as lock:
+            got = await lock.scalar(
+                text("select pg_try_advisory_lock(:key, hashtext(current_schema()))"),
+                {"key": PLANNING_LOCK},
+            )
+            if not got:
+                log.info("another tick is planning check-ins; skipping the claim")
+                return 0
+            try:
+                # PostgreSQL writes on several connections at once, and SKIP LOCKED keeps
+                # the claimers' batches disjoint (as between replicas): two claimers finish
+                # ~20% sooner than one on a two-core machine (measured; the rest is I/O).
+                counts = await asyncio.gather(
+                    *(_claim_postgresql(db, now, batch) for _ in range(PG_WORKERS))
+                )
+            finally:
+                await lock.execute(
+                    text("select pg_advisory_unlock(:key, hashtext(current_schema()))"),
+                    {"key": PLANNING_LOCK},
+                )
+                await lock.commit()
         total = sum(counts)
     else:
         total = await _claim_sqlite(db, now, batch)

@@ -164,10 +164,19 @@ class OutboxRow(Base):
 
     ``kind`` is ``message`` (a rendered message for the sender) or ``checkin`` (a due
     check-in the dispatcher turns into messages through the dialogs).
+
+    On PostgreSQL a row being sent carries a lease: ``leased_by`` (the worker's id) holds
+    it until ``lease_until``; a ``sending`` row whose lease ran out belongs to a dead
+    worker and is taken over (see ``bot.sender``). SQLite leaves both empty.
     """
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_due", "kind", "status", "priority", "not_before"),)
+    __table_args__ = (
+        Index("ix_outbox_due", "kind", "status", "priority", "not_before"),
+        # Claiming on PostgreSQL checks that no earlier message to the address is due or
+        # in flight (the order of one conversation across workers).
+        Index("ix_outbox_address_status", "address", "status"),
+    )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     key: Mapped[str] = mapped_column(String(200), unique=True)
@@ -184,6 +193,8 @@ class OutboxRow(Base):
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
     error: Mapped[str | None] = mapped_column(String(200))
+    lease_until: Mapped[datetime | None]
+    leased_by: Mapped[str | None] = mapped_column(String(64))
 
 
 class TransportCursor(Base):

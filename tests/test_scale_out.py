@@ -1,0 +1,281 @@
+"""Several worker processes share one PostgreSQL outbox (leases), and racing ticks plan once.
+
+Real processes (``python -m bot.worker``) against the local Bot API server, which runs in
+the test's event loop; each test works in a fresh PostgreSQL schema of its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select, text
+
+from bot.db.database import Database
+from bot.db.models import OutboxRow
+from scheduler import checkins
+from tests.conftest import pg_schema
+from tests.support.telegram_api import FakeTelegramApi
+
+pytestmark = pytest.mark.postgres
+ROOT = Path(__file__).resolve().parent.parent
+FIRST_CHAT = 7_000_000
+
+
+async def seed_outbox(db: Database, count: int) -> range:
+    """``count`` users on distinct chats, one pending message each (set-based inserts)."""
+    chats = range(FIRST_CHAT, FIRST_CHAT + count)
+    async with db.session() as session:
+        await session.execute(
+            text(
+                "INSERT INTO users (address, lang, tz, unreachable, created_at, last_seen_at) "
+                "SELECT 'telegram:' || g, 'en', 'UTC', false, now(), now() "
+                "FROM generate_series(CAST(:first AS bigint), CAST(:last AS bigint)) AS g"
+            ),
+            {"first": chats[0], "last": chats[-1]},
+        )
+        await session.execute(
+            text(
+                "INSERT INTO outbox (key, user_id, address, kind, payload, priority, status,"
+                " not_before, attempts, created_at) "
+                "SELECT 'scale:' || u.id, u.id, u.address, 'message',"
+                ' CAST(\'{"text": "Issue 1: the most-read articles"}\' AS json), 3,'
+                " 'pending', now(), 0, now() FROM users u"
+            )
+        )
+    async with db.engine.connect() as connection:  # what autovacuum would do by and by
+        await connection.execute(text("ANALYZE users, outbox"))
+        await connection.commit()
+    return chats
+
+
+async def statuses(db: Database) -> Counter[str]:
+    async with db.session() as session:
+        rows = await session.execute(
+            select(OutboxRow.status, func.count()).group_by(OutboxRow.status)
+        )
+        return Counter({status: int(n) for status, n in rows})
+
+
+async def leased_by(db: Database, worker: str) -> int:
+    async with db.session() as session:
+        count = await session.scalar(
+            select(func.count()).where(OutboxRow.status == "sending", OutboxRow.leased_by == worker)
+        )
+        return int(count or 0)
+
+
+@dataclass
+class Worker:
+    name: str
+    process: asyncio.subprocess.Process
+    log: Path
+
+    def report(self) -> tuple[int, int]:
+        """(sent, taken over), from the line a worker logs when it stops."""
+        found = re.search(r"stopped: (\d+) sent, (\d+) taken over", self.log.read_text())
+        return (int(found[1]), int(found[2])) if found else (0, 0)
+
+
+@dataclass
+class Workers:
+    """Worker processes sending through ``api`` from the outbox in ``schema``."""
+
+    api: FakeTelegramApi
+    url: str
+    schema: str
+    logs: Path
+    lease: float = 60.0
+    started: list[Worker] = field(default_factory=list)
+
+    async def start(self, count: int) -> None:
+        for _ in range(count):
+            name = f"w{len(self.started)}"
+            env = {
+                **os.environ,
+                "BACKCOACH_DATABASE_URL": self.url,
+                "BACKCOACH_DATABASE_SCHEMA": self.schema,
+                "BACKCOACH_WORKER_ID": name,
+                "BACKCOACH_LEASE_SECONDS": str(self.lease),
+                "BACKCOACH_LOG_LEVEL": "INFO",
+                "BACKCOACH_DATA_DIR": str(self.logs),
+                "TELEGRAM_BOT_TOKEN": self.api.token,
+                "TELEGRAM_BASE_URL": self.api.base_url,
+                "TELEGRAM_MAX_PER_SECOND": "1000000",
+            }
+            log = self.logs / f"{name}.log"
+            with log.open("wb") as out:
+                process = await asyncio.create_subprocess_exec(
+                    sys.executable, "-m", "bot.worker", env=env, cwd=ROOT, stdout=out, stderr=out
+                )
+            self.started.append(Worker(name, process, log))
+
+    async def stop(self, timeout: float = 30.0) -> None:
+        """SIGTERM to the live ones; each must stop cleanly (exit status 0)."""
+        live = [w for w in self.started if w.process.returncode is None]
+        for worker in live:
+            worker.process.send_signal(signal.SIGTERM)
+        for worker in live:
+            code = await asyncio.wait_for(worker.process.wait(), timeout)
+            assert code == 0, f"{worker.name} exited {code}:\n{worker.log.read_text()[-3000:]}"
+
+    async def kill(self) -> None:
+        for worker in self.started:
+            if worker.process.returncode is None:
+                worker.process.kill()
+                await worker.process.wait()
+
+    async def until(self, db: Database, done: int, timeout: float) -> float:
+        """Wait until ``done`` rows are ``sent``; returns the seconds it took."""
+        started = time.monotonic()
+        while (await statuses(db))["sent"] < done:
+            if time.monotonic() - started > timeout:
+                logs = "\n".join(w.log.read_text()[-2000:] for w in self.started)
+                raise AssertionError(f"not all sent in {timeout}s: {await statuses(db)}\n{logs}")
+            for worker in self.started:
+                if worker.process.returncode not in (None, -signal.SIGKILL):
+                    raise AssertionError(f"{worker.name} died:\n{worker.log.read_text()[-3000:]}")
+            await asyncio.sleep(0.1)
+        return time.monotonic() - started
+
+
+def per_chat(api: FakeTelegramApi) -> Counter[int]:
+    return Counter(int(c.chat_id or 0) for c in api.calls_of("sendMessage", ok=True))
+
+
+@pytest.fixture
+async def api() -> object:
+    async with FakeTelegramApi() as server:
+        server.limits.enabled = False
+        yield server
+
+
+async def test_three_workers_send_every_row_exactly_once(
+    api: FakeTelegramApi, postgres_url: str, tmp_path: Path
+) -> None:
+    schema = pg_schema(postgres_url)
+    async with schema as db:
+        chats = await seed_outbox(db, 20_000)
+        for chat in chats:
+            api.add_user(chat)
+        workers = Workers(api, postgres_url, schema.schema, tmp_path)
+        try:
+            await workers.start(3)
+            took = await workers.until(db, len(chats), timeout=120)
+            await workers.stop()
+        finally:
+            await workers.kill()
+        assert await statuses(db) == Counter(sent=len(chats))
+    counts = per_chat(api)
+    assert set(counts) == set(chats)
+    assert set(counts.values()) == {1}, "some chat got a message twice"
+    shares = [w.report() for w in workers.started]
+    assert sum(sent for sent, _ in shares) == len(chats)
+    assert all(sent > 0 for sent, _ in shares), f"a worker sent nothing: {shares}"
+    assert all(taken == 0 for _, taken in shares)
+    print(f"\n3 workers: {len(chats):,} rows in {took:.1f} s; sent per worker {shares}")
+
+
+async def test_a_killed_workers_rows_are_taken_over_after_its_lease(
+    api: FakeTelegramApi, postgres_url: str, tmp_path: Path
+) -> None:
+    schema = pg_schema(postgres_url)
+    async with schema as db:
+        chats = await seed_outbox(db, 6_000)
+        for chat in chats:
+            api.add_user(chat)
+        workers = Workers(api, postgres_url, schema.schema, tmp_path, lease=2.0)
+        try:
+            await workers.start(3)
+            await api.wait_for(lambda: len(api.calls) > len(chats) // 3, timeout=60)
+            victim = workers.started[0]
+            victim.process.kill()  # SIGKILL: no shutdown, its leases stay until they expire
+            await victim.process.wait()
+            held = await leased_by(db, victim.name)
+            killed_at = time.monotonic()
+            await workers.until(db, len(chats), timeout=120)
+            waited = time.monotonic() - killed_at
+            await workers.stop()
+        finally:
+            await workers.kill()
+        assert await statuses(db) == Counter(sent=len(chats))
+    counts = per_chat(api)
+    assert set(counts) == set(chats), "a chat got nothing"
+    duplicates = sum(n - 1 for n in counts.values())
+    taken_over = sum(taken for _, taken in (w.report() for w in workers.started[1:]))
+    assert held > 0, "the worker had no rows leased when it was killed"
+    assert taken_over == held, "the survivors took over exactly the dead worker's rows"
+    assert duplicates <= held
+    print(
+        f"\nkilled worker held {held} leased rows; the others took over {taken_over} "
+        f"({waited:.1f} s to finish after the kill); duplicates: {duplicates}"
+    )
+
+
+async def test_racing_ticks_plan_one_trigger_per_user_and_day(postgres_url: str) -> None:
+    schema = pg_schema(postgres_url)
+    async with schema as db:
+        users, now = 3_000, datetime(2026, 3, 2, 9, tzinfo=UTC)
+        await seed_due_episodes(db, users, now - timedelta(minutes=5))
+        second = Database(postgres_url, schema=schema.schema)  # another replica's engine
+        try:
+            claimed = await asyncio.gather(
+                checkins.claim_due(db, now, batch=500),
+                checkins.claim_due(second, now, batch=500),
+            )
+            # Without the lock (as if it were not held): still one trigger per episode-day.
+            await reset_due(db, now - timedelta(minutes=5))
+            unlocked = await asyncio.gather(
+                checkins._claim_postgresql(db, now, 500),
+                checkins._claim_postgresql(second, now, 500),
+            )
+        finally:
+            await second.dispose()
+        async with db.session() as session:
+            per_user = Counter(
+                (
+                    await session.execute(
+                        select(OutboxRow.user_id).where(OutboxRow.kind == "checkin")
+                    )
+                )
+                .scalars()
+                .all()
+            )
+    assert sorted(claimed) == [0, users]  # the second tick skipped, or found none due
+    assert sum(unlocked) == users  # episodes claimed again, their triggers already there
+    assert len(per_user) == users and set(per_user.values()) == {1}
+    print(f"\nticks with the lock claimed {claimed}; without it {unlocked}")
+
+
+async def seed_due_episodes(db: Database, count: int, due: datetime) -> None:
+    async with db.session() as session:
+        await session.execute(
+            text(
+                "INSERT INTO users (address, lang, tz, unreachable, created_at, last_seen_at) "
+                "SELECT 'telegram:' || g, 'en', 'UTC', false, now(), now() "
+                "FROM generate_series(1, CAST(:count AS bigint)) AS g"
+            ),
+            {"count": count},
+        )
+        await session.execute(
+            text(
+                "INSERT INTO episodes (user_id, seq, started_at, status, escalated,"
+                " next_checkin_at, next_checkin_day) "
+                "SELECT id, 1, now(), 'active', false, :due, 2 FROM users"
+            ),
+            {"due": due},
+        )
+
+
+async def reset_due(db: Database, due: datetime) -> None:
+    async with db.session() as session:
+        await session.execute(text("UPDATE episodes SET next_checkin_at = :due"), {"due": due})
