@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import IO, Final
 
@@ -17,6 +18,20 @@ TEXT_FORMAT: Final = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # Loggers kept at WARNING whatever the level: httpx logs request URLs, and those carry the
 # bot token; the scheduler and Alembic are chatty about routine work.
 QUIET_LOGGERS: Final = ("httpx", "apscheduler", "alembic")
+
+
+# The conversation a coroutine works for (the service sets it per step, the sender per
+# send): every record logged meanwhile carries it, without each call passing it.
+CONVERSATION: ContextVar[str | None] = ContextVar("conversation", default=None)
+
+
+class ConversationFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "conversation", None) is None:
+            key = CONVERSATION.get()
+            if key is not None:
+                record.conversation = key
+        return True
 
 
 class TextFormatter(logging.Formatter):
@@ -74,6 +89,7 @@ def configure(
     """
     handler = logging.StreamHandler(stream)
     handler.setFormatter(formatter(fmt))
+    handler.addFilter(ConversationFilter())
     logging.basicConfig(level=level, handlers=[handler], force=force)
     for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)

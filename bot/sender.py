@@ -60,6 +60,7 @@ from bot import metrics
 from bot.clock import Clock
 from bot.db.database import Database
 from bot.db.models import DigestSubscription, EpisodeRow, OutboxRow, User, UTCDateTime
+from bot.logs import CONVERSATION
 from bot.ratelimit import RateLimit
 from bot.transport import Delivery, Outgoing, SendResult, Transport
 
@@ -356,6 +357,7 @@ class Sender:
         return [r for r in rows if r.id in was]
 
     async def _deliver(self, row: _Row) -> None:
+        CONVERSATION.set(row.address)  # this task's log lines name the conversation
         transport = self.transports.get(_prefix(row.address))
         if transport is None:
             result = NOT_RUNNING

@@ -21,6 +21,7 @@ from bot import files, metrics, reads, store, subscriptions
 from bot.clock import Clock
 from bot.db.database import Database
 from bot.db.models import OutboxRow
+from bot.logs import CONVERSATION
 from content.loader import Content
 from content.localized import Lang
 from dialogs import CheckinDue, Context, Event, Transition, step
@@ -147,6 +148,7 @@ class Service:
         trigger_id: int | None = None,
         seen: tuple[str, str] | None = None,
     ) -> Transition | None:
+        CONVERSATION.set(address)  # every log line of this step names its conversation
         async with self._lock(address):
             for attempt in (1, 2):
                 try:

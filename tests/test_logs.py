@@ -110,3 +110,32 @@ def test_the_command_line_logs_json_when_configured(
         root.removeHandler(handler)
     cli._logging(load_config({}), quiet=True)
     assert root.level == logging.WARNING
+
+
+async def test_a_step_names_its_conversation_on_every_line(
+    restored_logging: None,
+    shipped,  # type: ignore[no-untyped-def]
+) -> None:
+    """The service sets the key for the step; a line logged inside it carries it."""
+    from datetime import UTC
+
+    from bot.clock import SimClock
+    from bot.db.database import Database
+    from bot.service import Service
+    from dialogs import Text
+
+    stream = io.StringIO()
+    configure(logging.INFO, "json", stream=stream, force=True)
+    db = Database("sqlite+aiosqlite:///:memory:")
+    await db.upgrade()
+    service = Service(db, shipped[0], shipped[1], SimClock(datetime(2026, 3, 2, 9, tzinfo=UTC)))
+    await service.handle("telegram:4242", Text("/delete"))
+    state = await service.state_of("telegram:4242")
+    assert state is not None
+    from dialogs import Choice
+
+    await service.handle("telegram:4242", Choice(str(state.turn), "yes"))  # logs the erasure
+    await db.dispose()
+    entries = [json.loads(line) for line in stream.getvalue().splitlines() if line]
+    erased = [e for e in entries if "erased" in e["message"]]
+    assert erased and all(e["conversation"] == "telegram:4242" for e in erased)
