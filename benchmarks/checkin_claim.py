@@ -3,13 +3,13 @@ with memory bounded by one batch (peak traced Python memory is printed for N and
 
 from __future__ import annotations
 
-import tempfile
 import time
 import tracemalloc
 from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import insert
 
+from benchmarks.databases import fresh
 from bot.db.database import Database
 from bot.db.models import EpisodeRow, User
 from scheduler.checkins import claim_due
@@ -92,15 +92,5 @@ async def run(users: int = 100_000, postgres: bool = True) -> None:
 
 
 async def _fresh(backend: str, n: int, trace: bool) -> float:
-    if backend == "sqlite":
-        with tempfile.TemporaryDirectory() as tmp:
-            db = Database(f"sqlite+aiosqlite:///{tmp}/claim.sqlite3")
-            await db.upgrade()
-            try:
-                return await measure(db, n, trace=trace)
-            finally:
-                await db.dispose()
-    from tests.conftest import PG_URL, pg_schema
-
-    async with pg_schema(PG_URL) as db:
+    async with fresh(backend) as db:
         return await measure(db, n, trace=trace)

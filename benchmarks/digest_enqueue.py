@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import sys
-import tempfile
 import time
 import tracemalloc
 from datetime import UTC, datetime
 
 from sqlalchemy import func, insert, select
 
+from benchmarks.databases import fresh
 from bot.app import load_all_content
 from bot.db.database import Database
 from bot.db.models import ArticleRead, DigestSubscription, OutboxRow, User
@@ -83,17 +83,7 @@ async def measure(db: Database, users: int, *, trace: bool) -> float:
 
 
 async def _fresh(backend: str, n: int, trace: bool) -> float:
-    if backend == "sqlite":
-        with tempfile.TemporaryDirectory() as tmp:
-            db = Database(f"sqlite+aiosqlite:///{tmp}/digest.sqlite3")
-            await db.upgrade()
-            try:
-                return await measure(db, n, trace=trace)
-            finally:
-                await db.dispose()
-    from tests.conftest import PG_URL, pg_schema
-
-    async with pg_schema(PG_URL) as db:
+    async with fresh(backend) as db:
         return await measure(db, n, trace=trace)
 
 

@@ -14,13 +14,13 @@ from __future__ import annotations
 import asyncio
 import statistics
 import sys
-import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import insert
 
+from benchmarks.databases import fresh
 from bot import store
 from bot.db.database import Database
 from bot.db.models import (
@@ -164,17 +164,7 @@ async def run(others: int = 10_000, postgres: bool = True) -> None:
 
 
 async def _fresh(backend: str, others: int) -> tuple[float, float, int]:
-    if backend == "sqlite":
-        with tempfile.TemporaryDirectory() as tmp:
-            db = Database(f"sqlite+aiosqlite:///{tmp}/export.sqlite3")
-            await db.upgrade()
-            try:
-                return await measure(db, others)
-            finally:
-                await db.dispose()
-    from tests.conftest import PG_URL, pg_schema
-
-    async with pg_schema(PG_URL) as db:
+    async with fresh(backend) as db:
         return await measure(db, others)
 
 
