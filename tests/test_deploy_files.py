@@ -24,7 +24,11 @@ from bot.matrix.settings import from_env
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
 SETTING = re.compile(r"(BACKCOACH|TELEGRAM|MATRIX)_[A-Z0-9_]+")
-SETTING_SOURCES = [ROOT / "bot" / "config.py", ROOT / "bot" / "matrix" / "settings.py"]
+SETTING_SOURCES = [
+    ROOT / "bot" / "config.py",
+    ROOT / "bot" / "matrix" / "settings.py",
+    ROOT / "bot" / "worker.py",
+]
 
 
 def settings_read_by_the_code() -> set[str]:
