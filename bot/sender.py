@@ -7,31 +7,7 @@ and later ones wait, so a conversation keeps its order; across addresses, sends 
 concurrently up to ``concurrency``. Each pass re-reads the queue in priority order, so a
 reply to someone who just wrote overtakes a long digest run.
 
-Several workers on one PostgreSQL (``python -m bot.worker``, or replicas): leases.
-
-- Claiming takes rows that are due and ``pending``, and ``sending`` rows whose lease
-  ran out (their worker died), with ``FOR UPDATE SKIP LOCKED``, so two workers never
-  claim the same row at once. A claimed row is ``sending`` with ``leased_by`` = the
-  worker's id and ``lease_until`` = the database's now() + ``lease``: the database's
-  clock, so the workers' clocks need not agree. A worker claims only as many rows as it
-  has free send slots, so each row is sent within its lease unless a send hangs.
-- A row taken over from an expired lease is sent again: a duplicate is possible only
-  for a message the dead worker had in flight (it may have arrived). Takeovers are
-  counted in ``taken_over`` and logged.
-- Order per address holds across workers: a row is claimed only while no earlier
-  (priority, id) due row of its address is pending or awaiting takeover, and no row of
-  the address is in flight under a live lease.
-- Settling clears the lease. A result other than "sent" is written only while the row
-  is still ``sending`` under this worker's lease (a worker whose lease ran out and was
-  taken over leaves the row to its new owner); "sent" is always written, it is a fact.
-- ``recover()`` at start-up touches only ``sending`` rows with no lease or leased by
-  this worker's own id (left by its previous run under the same id: stable ids, e.g. a
-  container's hostname, keep the unknown rule below). Rows leased by other ids belong to
-  live workers, or to dead ones whose leases the claim takes over when they expire; a
-  restart under a new id leaves its old rows to that takeover.
-- Graceful stop: no new claims; sends in flight finish (``drain``); those still hanging
-  after the timeout are cancelled and their leases released (expired at once), so
-  another worker takes them over now instead of after the lease.
+Several workers on one PostgreSQL share the outbox through leases: see ``bot.leases``.
 
 SQLite is one process: no leases (both columns stay empty), and ``recover()`` at
 start-up settles every ``sending`` row as described above.
@@ -43,23 +19,21 @@ import asyncio
 import contextlib
 import functools
 import logging
-import os
 import random
-import socket
 import time
-import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Interval, Table, and_, bindparam, delete, exists, func, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import metrics
 from bot.clock import Clock
 from bot.db.database import Database
-from bot.db.models import DigestSubscription, EpisodeRow, OutboxRow, User, UTCDateTime
+from bot.db.models import DigestSubscription, EpisodeRow, OutboxRow, User
+from bot.leases import CLAIM, LEASE_SECONDS, default_worker_id, expired
 from bot.logs import CONVERSATION
 from bot.ratelimit import RateLimit
 from bot.transport import Delivery, Outgoing, SendResult, Transport
@@ -68,14 +42,7 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
 BATCH = 500
 NOT_RUNNING = SendResult(Delivery.RETRY, retry_after=60, detail="transport not running")
-LEASE_SECONDS = 60.0
 LOST_WAIT = 0.05  # every row tried was claimed by another worker: look again this soon
-
-
-def default_worker_id() -> str:
-    """``host:pid``: unique among the workers on one machine, and the same after a
-    restart in a container (same hostname, pid 1), which keeps the unknown rule there."""
-    return f"{socket.gethostname()[:40]}:{os.getpid()}"
 
 
 @dataclass(frozen=True)
@@ -294,7 +261,7 @@ class Sender:
     async def _due(self, now: datetime) -> list[_Row]:
         due: Any = and_(OutboxRow.status == "pending", OutboxRow.not_before <= now)
         if self._leases:
-            due = or_(due, _expired())
+            due = or_(due, expired())
         async with self.db.session() as session:
             rows = await session.execute(
                 select(
@@ -343,7 +310,7 @@ class Sender:
             "me": self.worker_id,
         }
         async with self.db.session() as session:
-            claimed = await session.execute(_CLAIM, params)
+            claimed = await session.execute(CLAIM, params)
             was = {row.id: row.was for row in claimed}
         taken = [i for i, status in was.items() if status == "sending"]
         if taken:
@@ -460,62 +427,6 @@ class Sender:
 
 def _prefix(address: str) -> str:
     return address.split(":", 1)[0]
-
-
-def _expired(row: Any = OutboxRow) -> Any:
-    """A row claimed by a worker whose lease ran out (by the database's clock)."""
-    return and_(row.status == "sending", row.lease_until < func.now())
-
-
-def _claim_statement() -> Any:
-    """Lease the rows ``:ids`` that may go now, for ``:lease`` to worker ``:me``; returns
-    each claimed id with its status before (``sending``: taken over from an expired lease).
-
-    Built once (a Core statement with parameters): the workers run it many times a second.
-    """
-    table = typing.cast(Table, OutboxRow.__table__)
-    outbox, other = table.c, table.alias("other").c
-    now = bindparam("now", type_=UTCDateTime())
-    due = or_(and_(outbox.status == "pending", outbox.not_before <= now), _expired(outbox))
-    earlier = or_(
-        other.priority < outbox.priority,
-        and_(other.priority == outbox.priority, other.id < outbox.id),
-    )
-    # An earlier message to the same address that may go, or one in flight: wait for it.
-    before_it = exists().where(
-        other.address == outbox.address,
-        other.status.in_(["pending", "sending"]),
-        other.kind == "message",
-        other.id != outbox.id,
-        or_(
-            and_(other.status == "sending", other.lease_until >= func.now()),
-            and_(
-                earlier,
-                or_(and_(other.status == "pending", other.not_before <= now), _expired(other)),
-            ),
-        ),
-    )
-    free = (
-        select(outbox.id, outbox.status.label("was"))
-        .where(outbox.id.in_(bindparam("ids", expanding=True)), outbox.kind == "message", due)
-        .where(~before_it)
-        .with_for_update(skip_locked=True, of=table)
-        .cte("free")
-    )
-    return (
-        update(table)
-        .where(outbox.id == free.c.id)
-        .values(
-            status="sending",
-            attempts=outbox.attempts + 1,
-            lease_until=func.now() + bindparam("lease", type_=Interval()),
-            leased_by=bindparam("me"),
-        )
-        .returning(outbox.id, free.c.was)
-    )
-
-
-_CLAIM = _claim_statement()
 
 
 async def _mark_unreachable(session: AsyncSession, row: OutboxRow) -> None:

@@ -33,8 +33,9 @@ from sqlalchemy import func, select
 from bot.clock import SystemClock
 from bot.config import Config, ConfigError, load_config
 from bot.db.database import Database, _run_upgrade
+from bot.leases import LEASE_SECONDS
 from bot.ratelimit import RateLimit
-from bot.sender import LEASE_SECONDS, Sender
+from bot.sender import Sender
 from scheduler import checkins
 
 log = logging.getLogger("bot.worker")
