@@ -34,6 +34,7 @@ from bot.clock import SystemClock
 from bot.config import Config, ConfigError, load_config
 from bot.db.database import Database, _run_upgrade
 from bot.leases import LEASE_SECONDS
+from bot.logs import configure
 from bot.ratelimit import RateLimit
 from bot.sender import Sender
 from scheduler import checkins
@@ -129,9 +130,9 @@ def main() -> int:
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=config.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    # The shared setup: httpx at WARNING (its request URLs carry the bot token), the
+    # configured format, the conversation key on each line.
+    configure(config.log_level, config.log_format)
 
     async def start() -> int:
         stop = asyncio.Event()

@@ -127,6 +127,8 @@ class Workers:
         for worker in live:
             code = await asyncio.wait_for(worker.process.wait(), timeout)
             assert code == 0, f"{worker.name} exited {code}:\n{worker.log.read_text()[-3000:]}"
+        for worker in self.started:  # httpx logs request URLs, and those carry the token
+            assert self.api.token not in worker.log.read_text(), f"{worker.name} logged the token"
 
     async def kill(self) -> None:
         for worker in self.started:
