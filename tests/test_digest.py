@@ -44,6 +44,13 @@ async def say(service: Service, who: str, *texts: str) -> None:
         await service.handle(f"console:{who}", Text(text))
 
 
+async def subscribed(service: Service, *people: str) -> None:
+    """Each one subscribes and presses "yes" (the double opt-in)."""
+    for who in people:
+        await say(service, who, "/subscribe")
+        await confirm(service, who)
+
+
 async def confirm(service: Service, who: str) -> None:
     state = await service.state_of(f"console:{who}")
     assert state is not None
@@ -108,9 +115,7 @@ async def test_a_planner_that_died_is_finished_without_duplicates(
     clock = SimClock(START)
     service = Service(database, content, intents, clock)
     people = [f"p{i}" for i in range(7)]
-    for who in people:
-        await say(service, who, "/subscribe")
-        await confirm(service, who)
+    await subscribed(service, *people)
     # The first run dies after planning the issue and queueing one batch of three.
     from scheduler import digest
 
@@ -147,9 +152,7 @@ async def test_a_sender_killed_halfway_delivers_everyone_exactly_once(
     clock = SimClock(START)
     service = Service(database, content, intents, clock)
     people = [f"s{i}" for i in range(10)]
-    for who in people:
-        await say(service, who, "/subscribe")
-        await confirm(service, who)
+    await subscribed(service, *people)
     await run_digest(database, content, clock.now())
     clock.set(START.replace(hour=17, minute=5))  # 18:05 in Berlin: delivery time
     task: asyncio.Task[None] | None = None
@@ -191,9 +194,7 @@ async def test_a_subscriber_who_blocked_the_bot_is_unsubscribed(
     content, intents = shipped
     clock = SimClock(START)
     service = Service(database, content, intents, clock)
-    for who in ("gone", "stay"):
-        await say(service, who, "/subscribe")
-        await confirm(service, who)
+    await subscribed(service, "gone", "stay")
     await run_digest(database, content, clock.now())
     clock.set(START.replace(hour=17, minute=5))
     inbox = Blocking()

@@ -13,18 +13,17 @@ from tests.support.telegram_api import FakeTelegramApi
 USER = 9001
 
 
-async def test_run_serves_telegram_and_stops_cleanly_on_sigterm(
-    telegram_api: FakeTelegramApi, tmp_path: Path
-) -> None:
+async def backcoach_run(api: FakeTelegramApi, data: Path, token: str) -> asyncio.subprocess.Process:
+    """``backcoach run`` in its own process, against the local Bot API server."""
     env = {
         **os.environ,
-        "TELEGRAM_BOT_TOKEN": telegram_api.token,
-        "TELEGRAM_BASE_URL": telegram_api.base_url,
-        "BACKCOACH_DATA_DIR": str(tmp_path),
+        "TELEGRAM_BOT_TOKEN": token,
+        "TELEGRAM_BASE_URL": api.base_url,
+        "BACKCOACH_DATA_DIR": str(data),
         "BACKCOACH_LANG": "en",
     }
     env.pop("BACKCOACH_DATABASE_URL", None)
-    process = await asyncio.create_subprocess_exec(
+    return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "bot.cli",
@@ -33,6 +32,12 @@ async def test_run_serves_telegram_and_stops_cleanly_on_sigterm(
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
+
+
+async def test_run_serves_telegram_and_stops_cleanly_on_sigterm(
+    telegram_api: FakeTelegramApi, tmp_path: Path
+) -> None:
+    process = await backcoach_run(telegram_api, tmp_path, telegram_api.token)
     try:
         await telegram_api.wait_for(lambda: telegram_api.is_polling, timeout=30)
         telegram_api.push_message(USER, "my back hurts")
@@ -53,21 +58,7 @@ async def test_run_serves_telegram_and_stops_cleanly_on_sigterm(
 async def test_run_with_a_refused_token_says_so(
     telegram_api: FakeTelegramApi, tmp_path: Path
 ) -> None:
-    env = {
-        **os.environ,
-        "TELEGRAM_BOT_TOKEN": "999:not-the-right-token",
-        "TELEGRAM_BASE_URL": telegram_api.base_url,
-        "BACKCOACH_DATA_DIR": str(tmp_path),
-    }
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot.cli",
-        "run",
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    process = await backcoach_run(telegram_api, tmp_path, "999:not-the-right-token")
     _, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
     assert process.returncode == 2
     assert "TELEGRAM_BOT_TOKEN" in stderr.decode() and "Traceback" not in stderr.decode()
