@@ -11,7 +11,7 @@ from sqlalchemy import insert
 
 from benchmarks.databases import fresh
 from bot.db.database import Database
-from bot.db.models import EpisodeRow, User
+from bot.db.models import CheckinSchedule, EpisodeRow, User
 from scheduler.checkins import claim_due
 
 NOW = datetime(2026, 3, 3, 8, 0, tzinfo=UTC)
@@ -50,6 +50,18 @@ async def seed(db: Database, users: int) -> None:
                         "escalated": False,
                         "next_checkin_at": NOW - timedelta(minutes=i % 60),
                         "next_checkin_day": 1,
+                    }
+                    for i in ids
+                ],
+            )
+            await session.execute(
+                insert(CheckinSchedule),
+                [
+                    {
+                        "episode_id": i,
+                        "user_id": i,
+                        "day": 1,
+                        "due_at": NOW - timedelta(minutes=i % 60),
                     }
                     for i in ids
                 ],

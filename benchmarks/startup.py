@@ -21,7 +21,7 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import insert
 
 from bot.db.database import Database
-from bot.db.models import EpisodeRow, User
+from bot.db.models import CheckinSchedule, EpisodeRow, User
 
 NOW = datetime(2026, 3, 3, 8, 0, tzinfo=UTC)
 CHUNK = 20_000
@@ -52,6 +52,7 @@ async def seed(db: Database, users: int) -> None:
                     insert(EpisodeRow),
                     [
                         {
+                            "id": i,
                             "user_id": i,
                             "seq": 1,
                             "started_at": NOW,
@@ -60,6 +61,18 @@ async def seed(db: Database, users: int) -> None:
                             "escalated": False,
                             "next_checkin_at": NOW + timedelta(hours=1 + i % 20),
                             "next_checkin_day": 1,
+                        }
+                        for i in active
+                    ],
+                )
+                await session.execute(
+                    insert(CheckinSchedule),
+                    [
+                        {
+                            "episode_id": i,
+                            "user_id": i,
+                            "day": 1,
+                            "due_at": NOW + timedelta(hours=1 + i % 20),
                         }
                         for i in active
                     ],

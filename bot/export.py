@@ -1,10 +1,11 @@
 """/export: everything stored about one person, as versioned JSON and a CSV of pain scores.
 
-The JSON document (``format`` "backcoach-export", ``version`` 1; raise the version when
-a key changes meaning or goes away)::
+The JSON document (``format`` "backcoach-export", ``version`` 2; raise the version when
+a key changes meaning or goes away; version 1 had the claimed check-ins among the
+``messages``, with kind "checkin")::
 
     {
-      "format": "backcoach-export", "version": 1,
+      "format": "backcoach-export", "version": 2,
       "exported_at": "2026-03-09T08:00:00+00:00",   # ISO 8601, UTC
       "profile": {address, lang, tz, checkin_hour, consent_version, unreachable,
                   created_at, last_seen_at},
@@ -14,6 +15,8 @@ a key changes meaning or goes away)::
                     escalated, outcome, next_checkin_at, next_checkin_day, closed_at}],
       "triage_answers": [{episode_seq, question, answer, rules_version, at}],
       "pain_scores": [{episode_seq, day, score, trend, at}],
+      "checkin_schedule": [{episode_id, day, due_at}],            # the next check-in
+      "checkins": [{episode_id, day, address, due_at, status, created_at, done_at}],
       "article_reads": [{slug, day, issue, at}],
       "digest_subscription": {status, asked_at, confirmed_at} | null,
       "messages": [{key, address, kind, payload, priority, status, not_before,
@@ -22,7 +25,8 @@ a key changes meaning or goes away)::
 
 Every column of those tables is written except the internal ``id`` and ``user_id``, so a
 column added to a table shows up here by itself; ``SECTIONS`` names the table of each
-key, and a test checks that every table with a ``user_id`` has one.
+key, and a test checks that every table with a ``user_id`` has one (``checkins`` has
+none: its rows are found through the person's episodes).
 """
 
 from __future__ import annotations
@@ -43,6 +47,8 @@ from bot.codec import load_state
 from bot.db.models import (
     ArticleRead,
     Base,
+    CheckinSchedule,
+    CheckinTrigger,
     ConsentRecord,
     Conversation,
     DigestSubscription,
@@ -54,7 +60,7 @@ from bot.db.models import (
 )
 from dialogs.states import State
 
-FORMAT, VERSION = "backcoach-export", 1
+FORMAT, VERSION = "backcoach-export", 2
 CSV_COLUMNS = ("episode", "day", "score", "trend", "recorded_at")
 # The JSON key of each table that holds rows about a person.
 SECTIONS: dict[str, type[Base]] = {
@@ -64,6 +70,8 @@ SECTIONS: dict[str, type[Base]] = {
     "episodes": EpisodeRow,
     "triage_answers": TriageAnswer,
     "pain_scores": PainScore,
+    "checkin_schedule": CheckinSchedule,
+    "checkins": CheckinTrigger,
     "article_reads": ArticleRead,
     "digest_subscription": DigestSubscription,
     "messages": OutboxRow,
@@ -83,6 +91,8 @@ class Export:
     episodes: Sequence[EpisodeRow]
     triage_answers: Sequence[TriageAnswer]
     pain_scores: Sequence[PainScore]
+    checkin_schedule: Sequence[CheckinSchedule]
+    checkins: Sequence[CheckinTrigger]
     article_reads: Sequence[ArticleRead]
     digest_subscription: DigestSubscription | None
     messages: Sequence[OutboxRow]
@@ -141,6 +151,7 @@ async def export_user(session: AsyncSession, user_id: int, now: datetime | None 
     if head is None:
         raise LookupError(f"no user with id {user_id}")
     user, conversation, subscription = head
+    episodes = select(EpisodeRow.id).where(EpisodeRow.user_id == user_id)
     return Export(
         exported_at=now or datetime.now(UTC),
         profile=user,
@@ -149,6 +160,14 @@ async def export_user(session: AsyncSession, user_id: int, now: datetime | None 
         episodes=await _of(session, EpisodeRow, user_id, EpisodeRow.seq),
         triage_answers=await _of(session, TriageAnswer, user_id, TriageAnswer.id),
         pain_scores=await _of(session, PainScore, user_id, PainScore.episode_seq, PainScore.day),
+        checkin_schedule=await _of(session, CheckinSchedule, user_id, CheckinSchedule.episode_id),
+        checkins=(
+            await session.scalars(
+                select(CheckinTrigger)
+                .where(CheckinTrigger.episode_id.in_(episodes))
+                .order_by(CheckinTrigger.episode_id, CheckinTrigger.day)
+            )
+        ).all(),
         article_reads=await _of(session, ArticleRead, user_id, ArticleRead.id),
         digest_subscription=subscription,
         messages=await _of(session, OutboxRow, user_id, OutboxRow.id),

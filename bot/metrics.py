@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 
 from bot.clock import Clock
 from bot.db.database import Database
-from bot.db.models import EpisodeRow, OutboxRow
+from bot.db.models import CheckinSchedule, CheckinTrigger, OutboxRow
 
 log = logging.getLogger(__name__)
 REGISTRY = CollectorRegistry()
@@ -87,13 +87,12 @@ async def refresh(db: Database, now: datetime) -> None:
                 )
             )
         ).one()
-        due = (
-            await session.execute(
-                select(func.count()).where(
-                    EpisodeRow.next_checkin_at.is_not(None), EpisodeRow.next_checkin_at <= now
-                )
-            )
-        ).scalar_one()
+        # Due and not yet claimed, plus claimed and not yet run through the dialogs.
+        unclaimed = await session.scalar(select(func.count()).where(CheckinSchedule.due_at <= now))
+        claimed = await session.scalar(
+            select(func.count()).where(CheckinTrigger.status == "pending")
+        )
+        due = (unclaimed or 0) + (claimed or 0)
     OUTBOX_DEPTH.set(int(depth))
     OUTBOX_OLDEST.set((now - oldest).total_seconds() if oldest is not None else 0.0)
     CHECKINS_DUE.set(int(due))

@@ -32,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import metrics
 from bot.clock import Clock
 from bot.db.database import Database
-from bot.db.models import DigestSubscription, EpisodeRow, OutboxRow, User
+from bot.db.models import CheckinSchedule, DigestSubscription, EpisodeRow, OutboxRow, User
 from bot.leases import CLAIM, LEASE_SECONDS, default_worker_id, expired
 from bot.logs import CONVERSATION
 from bot.ratelimit import RateLimit
@@ -437,6 +437,7 @@ async def _mark_unreachable(session: AsyncSession, row: OutboxRow) -> None:
     await session.execute(
         update(EpisodeRow).where(EpisodeRow.user_id == row.user_id).values(next_checkin_at=None)
     )
+    await session.execute(delete(CheckinSchedule).where(CheckinSchedule.user_id == row.user_id))
     # Someone who blocked the bot is off the digest too; /subscribe brings them back.
     await session.execute(
         delete(DigestSubscription).where(DigestSubscription.user_id == row.user_id)

@@ -14,13 +14,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import files, metrics, reads, store, subscriptions
 from bot.clock import Clock
 from bot.db.database import Database
-from bot.db.models import OutboxRow
+from bot.db.models import CheckinTrigger, EpisodeRow, TriggerKey
 from bot.logs import CONVERSATION
 from content.loader import Content
 from content.localized import Lang
@@ -122,20 +123,28 @@ class Service:
         async with self.db.session() as session:
             return (await store.load(session, address, lock=False)).state
 
-    async def run_checkin(self, trigger_id: int) -> Transition | None:
-        """Turn a claimed check-in trigger from the outbox into messages, exactly once."""
+    async def run_checkin(self, trigger: TriggerKey) -> Transition | None:
+        """Turn a claimed check-in trigger into messages, exactly once."""
+        episode_id, day = trigger
         async with self.db.session() as session:
-            trigger = await session.get(OutboxRow, trigger_id)
-            if trigger is None or trigger.status != "pending":
+            found = (
+                await session.execute(
+                    select(CheckinTrigger, EpisodeRow.seq)
+                    .outerjoin(EpisodeRow, EpisodeRow.id == CheckinTrigger.episode_id)
+                    .where(CheckinTrigger.episode_id == episode_id, CheckinTrigger.day == day)
+                )
+            ).first()
+            if found is None or found[0].status != "pending":
                 return None
-            address, key = trigger.address, trigger.key
+            row, seq = found
+            if seq is None:
+                # The episode (or its user) was erased after the claim: nothing to say.
+                row.status, row.done_at = "done", self.clock.now()
+                return None
+            address, key, due_at = row.address, row.key, row.due_at
         metrics.CHECKINS_SENT.inc()
-        event = CheckinDue(
-            episode=int(trigger.payload["episode"]),
-            day=int(trigger.payload["day"]),
-            due_at=trigger.not_before,
-        )
-        return await self._process(address, event, store.CHECKIN, key, trigger_id=trigger_id)
+        event = CheckinDue(episode=int(seq), day=day, due_at=due_at)
+        return await self._process(address, event, store.CHECKIN, key, trigger=trigger)
 
     async def _process(
         self,
@@ -145,7 +154,7 @@ class Service:
         key_base: str,
         *,
         lang_hint: Lang | None = None,
-        trigger_id: int | None = None,
+        trigger: TriggerKey | None = None,
         seen: tuple[str, str] | None = None,
     ) -> Transition | None:
         CONVERSATION.set(address)  # every log line of this step names its conversation
@@ -153,7 +162,7 @@ class Service:
             for attempt in (1, 2):
                 try:
                     return await self._transaction(
-                        address, event, priority, key_base, lang_hint, trigger_id, seen
+                        address, event, priority, key_base, lang_hint, trigger, seen
                     )
                 except IntegrityError:
                     # Another replica created this user at the same moment: load it again.
@@ -169,19 +178,19 @@ class Service:
         priority: int,
         key_base: str,
         lang_hint: Lang | None,
-        trigger_id: int | None,
+        trigger: TriggerKey | None,
         seen: tuple[str, str] | None,
     ) -> Transition | None:
         now = self.clock.now()
-        is_user_event = trigger_id is None
+        is_user_event = trigger is None
         async with self.db.session() as session:
             if seen is not None and not await store.first_sight(session, *seen, now):
                 return None  # a redelivered update: handled before
-            if trigger_id is not None:
-                trigger = await session.get(OutboxRow, trigger_id, with_for_update=self._pg)
-                if trigger is None or trigger.status != "pending":
+            if trigger is not None:
+                row = await session.get(CheckinTrigger, trigger, with_for_update=self._pg)
+                if row is None or row.status != "pending":
                     return None  # another worker got there first
-                trigger.status, trigger.sent_at = "done", now
+                row.status, row.done_at = "done", now
             loaded = await store.load(session, address, lock=self._pg)
             if loaded.user is None and not is_user_event:
                 return None

@@ -10,13 +10,13 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, literal, or_, select
+from sqlalchemy import String, and_, cast, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from bot.db.database import Database
 from bot.db.models import (
     ArticleRead,
+    CheckinTrigger,
     DigestSubscription,
     EpisodeRow,
     OutboxRow,
@@ -136,28 +136,35 @@ async def _grouped(session: AsyncSession, column: Any) -> dict[str, int]:
 async def _checkins(session: AsyncSession) -> tuple[int, int]:
     """Scheduled check-ins of days 1–7 whose question was delivered, and how many got a score.
 
-    A check-in trigger ``checkin:<episode>:<day>`` writes its messages under
+    A check-in trigger (episode, day) writes its messages under
     ``checkin:<episode>:<day>:<n>``; when the pain question was asked it is message 0,
     the one with a scale (a skipped day, reminder or closing message has none).
     """
-    trigger, message = aliased(OutboxRow), aliased(OutboxRow)
-    day = trigger.payload["day"].as_integer()
+    trigger = CheckinTrigger
+    key = (
+        literal("checkin:")
+        + cast(trigger.episode_id, String)
+        + literal(":")
+        + cast(trigger.day, String)
+        + literal(":0")
+    )
     asked = and_(
-        message.key == trigger.key + literal(":0"),
-        message.status == "sent",
-        message.payload["scale"].as_string().is_not(None),
+        OutboxRow.key == key,
+        OutboxRow.status == "sent",
+        OutboxRow.payload["scale"].as_string().is_not(None),
     )
     scored = and_(
-        PainScore.user_id == trigger.user_id,
-        PainScore.episode_seq == trigger.payload["episode"].as_integer(),
-        PainScore.day == day,
+        PainScore.user_id == EpisodeRow.user_id,
+        PainScore.episode_seq == EpisodeRow.seq,
+        PainScore.day == trigger.day,
     )
     query = (
         select(func.count(), func.count(PainScore.id))
         .select_from(trigger)
-        .join(message, asked)
+        .join(EpisodeRow, EpisodeRow.id == trigger.episode_id)
+        .join(OutboxRow, asked)
         .outerjoin(PainScore, scored)
-        .where(trigger.kind == "checkin", day.between(1, PLAN_DAYS))
+        .where(trigger.day.between(1, PLAN_DAYS))
     )
     sent, answered = (await session.execute(query)).one()
     return int(sent), int(answered)

@@ -12,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.codec import dump_state, load_state
 from bot.db.models import (
     Base,
+    CheckinSchedule,
+    CheckinTrigger,
     ConsentRecord,
     Conversation,
     EpisodeRow,
@@ -101,6 +103,27 @@ async def save_episode(
     row.next_checkin_at, row.next_checkin_day = new.next_at, new.next_day
     if new.status == "closed" and row.closed_at is None:
         row.closed_at = now
+    if old is None or (old.seq, old.status, old.next_at, old.next_day) != (
+        new.seq,
+        new.status,
+        new.next_at,
+        new.next_day,
+    ):
+        # Only a changed plan touches the schedule: a step that leaves it alone must not
+        # bring back a row the tick has already claimed (and deleted).
+        await session.flush()  # a new episode needs its id first
+        await _reschedule(session, row, new)
+
+
+async def _reschedule(session: AsyncSession, row: EpisodeRow, new: Episode) -> None:
+    """The episode's row in the tick's queue: there while the plan is active and due."""
+    await session.execute(delete(CheckinSchedule).where(CheckinSchedule.episode_id == row.id))
+    if new.status == "active" and new.next_at is not None and new.next_day is not None:
+        session.add(
+            CheckinSchedule(
+                episode_id=row.id, user_id=row.user_id, day=new.next_day, due_at=new.next_at
+            )
+        )
 
 
 def record(session: AsyncSession, user_id: int, action: Action, now: datetime) -> None:
@@ -173,7 +196,10 @@ async def forget(session: AsyncSession, user_id: int) -> None:
 
     The foreign keys cascade too; deleting explicitly keeps this true on a database
     where cascades are off, and a new table with a user_id is covered by itself.
+    Check-in triggers have neither (see ``CheckinTrigger``): they go by episode.
     """
+    episodes = select(EpisodeRow.id).where(EpisodeRow.user_id == user_id)
+    await session.execute(delete(CheckinTrigger).where(CheckinTrigger.episode_id.in_(episodes)))
     for table in reversed(Base.metadata.sorted_tables):
         if "user_id" in table.c and table.name != "users":
             await session.execute(delete(table).where(table.c.user_id == user_id))

@@ -4,7 +4,8 @@
 - closed episodes older than ``closed_days`` lose their row, triage answers and pain
   scores, and the conversation state forgets them too (it holds the scores as well);
 - delivered or settled outbox rows older than ``closed_days`` go (their texts can carry
-  answers and scores, e.g. the summary for the physiotherapist);
+  answers and scores, e.g. the summary for the physiotherapist), and so do check-in
+  triggers that ran that long ago;
 - ``seen_events`` older than a week go: redeliveries come within minutes.
 
 Work is done in batches of one transaction each, so memory stays flat and a running
@@ -20,13 +21,14 @@ from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Delete, Select, delete, exists, func, or_, select
+from sqlalchemy import CursorResult, Delete, Select, delete, exists, func, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import store
 from bot.codec import dump_state, load_state
 from bot.db.database import Database
 from bot.db.models import (
+    CheckinTrigger,
     Conversation,
     EpisodeRow,
     OutboxRow,
@@ -60,6 +62,7 @@ class Counts:
     triage_answers: int = 0
     pain_scores: int = 0
     outbox: int = 0
+    checkin_triggers: int = 0
     seen_events: int = 0
 
     def summary(self) -> str:
@@ -86,6 +89,7 @@ async def run_retention(
         if done < batch:
             break
     counts.outbox = await _delete_in_batches(db, _old_outbox(closed_before), OutboxRow, batch)
+    counts.checkin_triggers = await _delete_old_triggers(db, closed_before, batch)
     seen_before = now - timedelta(days=policy.seen_days)
     counts.seen_events = await _delete_in_batches(
         db, select(SeenEvent.id).where(SeenEvent.seen_at < seen_before), SeenEvent, batch
@@ -136,6 +140,9 @@ async def count_due(db: Database, now: datetime, policy: Policy = Policy()) -> C
                     .subquery()
                 )
             ),
+            checkin_triggers=await count(
+                select(func.count()).select_from(_old_triggers(closed_before).subquery())
+            ),
             seen_events=await count(select(func.count()).where(SeenEvent.seen_at < seen_before)),
         )
 
@@ -180,6 +187,8 @@ async def _drop_closed_episodes(
         )
         return delete(model).where(match).execution_options(synchronize_session=False)
 
+    # Triggers have no foreign key to cascade (see CheckinTrigger): they go by episode.
+    await session.execute(delete(CheckinTrigger).where(CheckinTrigger.episode_id.in_(ids)))
     counts.triage_answers += await _rowcount(session, of_batch(TriageAnswer))
     counts.pain_scores += await _rowcount(session, of_batch(PainScore))
     await _forget_in_states(session, {(row.user_id, row.seq) for row in rows})
@@ -214,6 +223,28 @@ async def _forget_in_states(session: AsyncSession, episodes: set[tuple[int, int]
 
 def _old_outbox(before: datetime) -> Select[Any]:
     return select(OutboxRow.id).where(OutboxRow.status.in_(SETTLED), OutboxRow.created_at < before)
+
+
+def _old_triggers(before: datetime) -> Select[int, int]:
+    return select(CheckinTrigger.episode_id, CheckinTrigger.day).where(
+        CheckinTrigger.status == "done", CheckinTrigger.created_at < before
+    )
+
+
+async def _delete_old_triggers(db: Database, before: datetime, batch: int) -> int:
+    total = 0
+    while True:
+        async with db.session() as session:
+            chosen = _old_triggers(before).limit(batch)
+            done = await _rowcount(
+                session,
+                delete(CheckinTrigger)
+                .where(tuple_(CheckinTrigger.episode_id, CheckinTrigger.day).in_(chosen))
+                .execution_options(synchronize_session=False),
+            )
+        total += done
+        if done < batch:
+            return total
 
 
 async def _delete_in_batches(

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from bot import store
 from bot.db.database import Database
-from bot.db.models import Base, PainScore, User
+from bot.db.models import Base, CheckinTrigger, PainScore, User
 from bot.export import CSV_COLUMNS, FORMAT, SECTIONS, Export, export_user, find_user_id
 from content.loader import Content
 from dialogs.articles import PREVENTION, SORENESS, read_command
@@ -59,8 +59,14 @@ async def test_every_row_about_the_person_is_exported(database: Database, shippe
                 select(func.count()).select_from(table).where(table.c.user_id == export.profile.id)
             )
             assert len(rows[section_of[table.name]]) == stored, table.name
-    # The week really is in there: every table with a user_id has rows for ann.
-    assert all(rows.values()), [key for key, value in rows.items() if not value]
+    # The week really is in there: every table has rows for ann, except the schedule
+    # (her plan is over, so no check-in is ahead).
+    assert not rows["checkin_schedule"]
+    assert all(v for k, v in rows.items() if k != "checkin_schedule"), rows.keys()
+    episode_id = export.episodes[0].id
+    assert [(c.episode_id, c.day, c.status) for c in export.checkins] == [
+        (episode_id, day, "done") for day in range(1, 8)
+    ]
     assert [s.day for s in export.pain_scores] == list(range(8))
     assert export.digest_subscription is not None
     assert export.digest_subscription.status == "active"
@@ -70,14 +76,15 @@ async def test_every_row_about_the_person_is_exported(database: Database, shippe
 def test_every_table_with_a_user_id_has_a_section() -> None:
     covered = {model.__tablename__ for model in SECTIONS.values()}
     with_user = {t.name for t in Base.metadata.sorted_tables if "user_id" in t.c}
-    assert with_user | {User.__tablename__} == covered
+    # Check-in triggers have no user_id (see CheckinTrigger); they come by episode.
+    assert with_user | {User.__tablename__, CheckinTrigger.__tablename__} == covered
 
 
 async def test_json_is_versioned_and_matches_the_rows(database: Database, shipped) -> None:  # type: ignore[no-untyped-def]
     await full_week(database, shipped)
     export = await export_of(database, "console:ann")
     data = json.loads(export.json_bytes())
-    assert (data["format"], data["version"]) == (FORMAT, 1)
+    assert (data["format"], data["version"]) == (FORMAT, 2)
     assert data["exported_at"] == "2026-03-10T12:00:00+00:00"
     assert list(data) == ["format", "version", "exported_at", *SECTIONS]
     assert data["profile"]["address"] == "console:ann" and data["profile"]["tz"]
@@ -124,8 +131,12 @@ async def test_another_persons_data_never_appears(database: Database, shipped) -
     bob = await export_of(database, "console:bob")
     assert b"console:bob" not in ann.json_bytes() and b"console:ann" not in bob.json_bytes()
     for export in (ann, bob):
+        own_episodes = {episode.id for episode in export.episodes}
         for key, rows in export.rows().items():
-            if key != "profile":
+            if key == "checkins":  # no user_id: they belong to the person's episodes
+                assert rows and {row.episode_id for row in export.checkins} <= own_episodes
+                assert {row.address for row in export.checkins} == {export.profile.address}
+            elif key != "profile":
                 assert {getattr(row, "user_id", None) for row in rows} <= {export.profile.id}
     assert len(bob.pain_scores) == 2 and bob.episodes[0].escalated
     assert "checkin_flag_day1" in {a.question for a in bob.triage_answers}

@@ -21,7 +21,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from bot.db.database import Database
-from bot.db.models import OutboxRow
+from bot.db.models import CheckinTrigger, OutboxRow
 from scheduler import checkins
 from tests.conftest import pg_schema
 from tests.support.telegram_api import FakeTelegramApi
@@ -243,15 +243,7 @@ async def test_racing_ticks_plan_one_trigger_per_user_and_day(postgres_url: str)
         finally:
             await second.dispose()
         async with db.session() as session:
-            per_user = Counter(
-                (
-                    await session.execute(
-                        select(OutboxRow.user_id).where(OutboxRow.kind == "checkin")
-                    )
-                )
-                .scalars()
-                .all()
-            )
+            per_user = Counter((await session.scalars(select(CheckinTrigger.address))).all())
     assert sorted(claimed) == [0, users]  # the second tick skipped, or found none due
     assert sum(unlocked) == users  # episodes claimed again, their triggers already there
     assert len(per_user) == users and set(per_user.values()) == {1}
@@ -276,8 +268,17 @@ async def seed_due_episodes(db: Database, count: int, due: datetime) -> None:
             ),
             {"due": due},
         )
+    await reset_due(db, due)
 
 
 async def reset_due(db: Database, due: datetime) -> None:
+    """Every episode due (again) at ``due``, as if its plan had just set the time."""
     async with db.session() as session:
-        await session.execute(text("UPDATE episodes SET next_checkin_at = :due"), {"due": due})
+        await session.execute(text("DELETE FROM checkin_schedule"))
+        await session.execute(
+            text(
+                "INSERT INTO checkin_schedule (episode_id, user_id, day, due_at) "
+                "SELECT id, user_id, 2, :due FROM episodes"
+            ),
+            {"due": due},
+        )

@@ -9,7 +9,7 @@ from sqlalchemy import func, select, text
 from bot import store
 from bot.clock import SimClock
 from bot.db.database import Database
-from bot.db.models import Base, OutboxRow
+from bot.db.models import Base, CheckinTrigger
 from bot.sender import Sender
 from bot.service import Service
 from bot.transport import Delivery, Outgoing, SendResult
@@ -86,8 +86,8 @@ async def test_week_of_checkins_is_claimed_once_each_and_delete_erases_all(
         await sender.flush()
         await talk(service, sender, out, "5", "same", "no")
     async with database.session() as session:
-        keys = list(await session.scalars(select(OutboxRow.key).where(OutboxRow.kind == "checkin")))
-    assert sorted(k.rsplit(":", 1)[1] for k in keys) == ["1", "2", "3"]
+        days = list(await session.scalars(select(CheckinTrigger.day)))
+    assert sorted(days) == [1, 2, 3]
     counts = await count_rows(database)
     assert counts["pain_scores"] == 4 and counts["triage_answers"] == 15
 
@@ -95,6 +95,35 @@ async def test_week_of_checkins_is_claimed_once_each_and_delete_erases_all(
     counts = await count_rows(database)
     assert all(n == 0 for n in counts.values()), counts
     assert "delete" in out.sent[-1].text.lower() or "lösch" in out.sent[-1].text.lower()
+
+
+async def test_a_check_in_claimed_as_its_person_was_erased_says_nothing(
+    database: Database,
+    shipped,  # type: ignore[no-untyped-def]
+) -> None:
+    """The trigger table has no foreign key: a claim racing /delete can leave a trigger
+    behind. Running it must neither write to the address nor bring the person back."""
+    clock = SimClock(datetime(2026, 3, 2, 9, tzinfo=UTC))
+    service, sender, out = build(database, shipped, clock)
+    await talk(service, sender, out, *ENROL)
+    clock.set(datetime(2026, 3, 3, 8, 30, tzinfo=UTC))
+    assert await checkins.claim_due(database, clock.now()) == 1
+    async with database.session() as session:
+        claimed = (await session.scalars(select(CheckinTrigger))).one()
+        leftover = {c.name: getattr(claimed, c.name) for c in CheckinTrigger.__table__.c}
+    await talk(service, sender, out, "/delete", "yes")
+    assert (await count_rows(database))["checkin_triggers"] == 0  # /delete took it too
+    async with database.session() as session:  # the racing claim's row, as it committed
+        session.add(CheckinTrigger(**leftover))
+    told = len(out.sent)
+
+    assert await checkins.tick(database, service, clock.now()) == 1
+    await sender.flush()
+    assert len(out.sent) == told
+    counts = await count_rows(database)
+    assert counts["users"] == counts["outbox"] == 0
+    async with database.session() as session:
+        assert (await session.scalars(select(CheckinTrigger.status))).all() == ["done"]
 
 
 async def test_restart_goes_on_where_the_person_was(database: Database, shipped) -> None:  # type: ignore[no-untyped-def]
@@ -111,7 +140,7 @@ async def test_restart_goes_on_where_the_person_was(database: Database, shipped)
 async def test_postgres_schema_is_migrated_not_created(database: Database) -> None:
     async with database.session() as session:
         version = (await session.execute(text("select version_num from alembic_version"))).scalar()
-    assert version == "0006"
+    assert version == "0007"
 
 
 async def test_a_redelivered_event_is_handled_once(database: Database, shipped) -> None:  # type: ignore[no-untyped-def]

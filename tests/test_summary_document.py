@@ -38,6 +38,8 @@ def export(
             PainScore(episode_seq=seq, day=day, score=score, trend=None if day == 0 else "same")
             for seq, day, score in scores
         ],
+        checkin_schedule=[],
+        checkins=[],
         article_reads=[],
         digest_subscription=None,
         messages=[],

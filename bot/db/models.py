@@ -2,7 +2,8 @@
 
 Health data (triage answers, pain scores, the conversation state during a plan) is
 stored only after consent; every row hangs off ``users`` with ON DELETE CASCADE, so
-/delete is one statement and cannot forget a table.
+deleting the user cannot forget a table. The one exception is ``checkin_triggers``
+(no foreign key, for the tick's speed): ``store.forget`` deletes those explicitly.
 """
 
 from __future__ import annotations
@@ -110,7 +111,11 @@ class ConsentRecord(Base):
 
 
 class EpisodeRow(Base):
-    """One bout of back pain and its plan; ``next_checkin_at`` is what the tick looks for."""
+    """One bout of back pain and its plan.
+
+    ``next_checkin_at``/``next_checkin_day`` mirror the conversation state for reports;
+    what the tick looks for is the episode's row in ``checkin_schedule``.
+    """
 
     __tablename__ = "episodes"
     __table_args__ = (UniqueConstraint("user_id", "seq", name="uq_episodes_user_seq"),)
@@ -126,9 +131,65 @@ class EpisodeRow(Base):
     start_date: Mapped[date | None] = mapped_column(Date)
     escalated: Mapped[bool] = mapped_column(default=False)
     outcome: Mapped[str | None] = mapped_column(String(16))
-    next_checkin_at: Mapped[datetime | None] = mapped_column(index=True)
+    next_checkin_at: Mapped[datetime | None]
     next_checkin_day: Mapped[int | None]
     closed_at: Mapped[datetime | None]
+
+
+class CheckinSchedule(Base):
+    """The next check-in of an active plan: the tick's queue of who is due when.
+
+    One narrow row per episode, written by the dialog step that sets the next check-in.
+    The tick claims a due row by deleting it, which is far cheaper for PostgreSQL than
+    updating the wide, indexed ``episodes`` row (no new index entries, ~1 WAL record).
+    """
+
+    __tablename__ = "checkin_schedule"
+
+    episode_id: Mapped[int] = mapped_column(
+        ForeignKey("episodes.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    user_id: Mapped[int] = _user_fk()
+    day: Mapped[int]
+    due_at: Mapped[datetime] = mapped_column(index=True)
+
+
+# A claimed check-in is identified by its key: (episode id, plan day).
+TriggerKey = tuple[int, int]
+
+
+class CheckinTrigger(Base):
+    """A claimed check-in, under its unique key (episode, plan day), run once.
+
+    The tick writes these by the hundred thousand at a busy hour, so the table is kept
+    narrow: its key is the primary key, the queue index covers pending rows only, and
+    there is no foreign key (checking one per row doubled the claim's cost). Erasing a
+    user or an episode deletes its triggers explicitly (``store.forget``, retention);
+    a trigger whose episode is gone is settled without a word.
+    """
+
+    __tablename__ = "checkin_triggers"
+    __table_args__ = (
+        Index(
+            "ix_checkin_triggers_pending",
+            "due_at",
+            postgresql_where=text("status = 'pending'"),
+            sqlite_where=text("status = 'pending'"),
+        ),
+    )
+
+    episode_id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=False)
+    day: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    address: Mapped[str] = mapped_column(String(255))
+    due_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16))  # pending, then done
+    created_at: Mapped[datetime]
+    done_at: Mapped[datetime | None]
+
+    @property
+    def key(self) -> str:
+        """The base of its messages' outbox keys: ``checkin:<episode>:<day>:<n>``."""
+        return f"checkin:{self.episode_id}:{self.day}"
 
 
 class TriageAnswer(Base):
@@ -163,8 +224,9 @@ class PainScore(Base):
 class OutboxRow(Base):
     """Something to deliver, under a unique key so nothing goes out twice.
 
-    ``kind`` is ``message`` (a rendered message for the sender) or ``checkin`` (a due
-    check-in the dispatcher turns into messages through the dialogs).
+    ``kind`` is ``message`` (a rendered message for the sender); due check-ins, before
+    the dialogs turn them into messages, wait in ``checkin_triggers``. (Until migration
+    0007 they were outbox rows of kind ``checkin``.)
 
     On PostgreSQL a row being sent carries a lease: ``leased_by`` (the worker's id) holds
     it until ``lease_until``; a ``sending`` row whose lease ran out belongs to a dead

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from telegram import Bot
 from telegram.request import HTTPXRequest
 
-from bot.db.models import EpisodeRow, User
+from bot.db.models import CheckinSchedule, User
 from bot.ratelimit import RateLimit
 from bot.telegram.markup import MAX_TEXT, split, to_html
 from bot.telegram.transport import TelegramTransport
@@ -45,8 +45,8 @@ async def test_a_user_who_blocks_the_bot_mid_plan_gets_nothing_more(
         assert len(refused) == 1 and refused[0].status == 403  # tried once, then stopped
         async with bot.coach.db.session() as session:
             rows = await session.execute(
-                select(User.address, User.unreachable, EpisodeRow.next_checkin_at).join(
-                    EpisodeRow, EpisodeRow.user_id == User.id
+                select(User.address, User.unreachable, CheckinSchedule.due_at).outerjoin(
+                    CheckinSchedule, CheckinSchedule.user_id == User.id
                 )
             )
             found = {address: (unreachable, at is not None) for address, unreachable, at in rows}
