@@ -111,13 +111,17 @@ async def _episode_counts(session: AsyncSession, now: datetime) -> dict[str, int
         "red_flag": EpisodeRow.red_flag.is_not(None),
         "escalated": EpisodeRow.escalated.is_(True),
         "recovered": EpisodeRow.outcome == "recovered",
-        # When a plan escalated is not stored. Escalation happens at a check-in of days
-        # 1-7, so an escalated plan that started at most 8 days before the week and did
-        # not end before it escalated in (or just before) the week: an upper bound.
-        "escalations_this_week": and_(
-            EpisodeRow.escalated.is_(True),
-            EpisodeRow.started_at >= week_ago - timedelta(days=PLAN_DAYS + 1),
-            or_(running, EpisodeRow.closed_at >= week_ago),
+        "escalations_this_week": or_(
+            EpisodeRow.escalated_at >= week_ago,
+            # Escalated before 0008 recorded the time: escalation happens at a check-in
+            # of days 1-7, so a plan that started at most 8 days before the week and did
+            # not end before it may have escalated in the week (an upper bound).
+            and_(
+                EpisodeRow.escalated.is_(True),
+                EpisodeRow.escalated_at.is_(None),
+                EpisodeRow.started_at >= week_ago - timedelta(days=PLAN_DAYS + 1),
+                or_(running, EpisodeRow.closed_at >= week_ago),
+            ),
         ),
     }
     columns = [func.count().label("episodes")]

@@ -103,6 +103,8 @@ async def save_episode(
     row.next_checkin_at, row.next_checkin_day = new.next_at, new.next_day
     if new.status == "closed" and row.closed_at is None:
         row.closed_at = now
+    if new.escalated and row.escalated_at is None:
+        row.escalated_at = now
     if old is None or (old.seq, old.status, old.next_at, old.next_day) != (
         new.seq,
         new.status,

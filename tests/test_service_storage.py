@@ -140,7 +140,7 @@ async def test_restart_goes_on_where_the_person_was(database: Database, shipped)
 async def test_postgres_schema_is_migrated_not_created(database: Database) -> None:
     async with database.session() as session:
         version = (await session.execute(text("select version_num from alembic_version"))).scalar()
-    assert version == "0007"
+    assert version == "0008"
 
 
 async def test_a_redelivered_event_is_handled_once(database: Database, shipped) -> None:  # type: ignore[no-untyped-def]

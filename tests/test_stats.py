@@ -142,6 +142,10 @@ async def test_stats_of_a_scripted_week(database: Database, shipped) -> None:  #
         DayPain(2, 2.0, 2),
     ]
     assert stats.escalations_this_week == 1
+    # Bob escalated on day 1 (its time is recorded): eight days on it is last week's,
+    # although his plan is still running.
+    eight_days_on = await collect(database, clinic.clock.now() + timedelta(days=6))
+    assert eight_days_on.escalations_this_week == 0
     # Three weeks on, bob's escalation (day 1) is long past, though his plan never closed.
     later = await collect(database, clinic.clock.now() + timedelta(days=21))
     assert later.escalations_this_week == 0

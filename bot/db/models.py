@@ -130,6 +130,9 @@ class EpisodeRow(Base):
     lift: Mapped[str | None] = mapped_column(String(16))
     start_date: Mapped[date | None] = mapped_column(Date)
     escalated: Mapped[bool] = mapped_column(default=False)
+    # When the plan was escalated (to a physio or doctor); empty for plans escalated
+    # before migration 0008, which did not record it.
+    escalated_at: Mapped[datetime | None]
     outcome: Mapped[str | None] = mapped_column(String(16))
     next_checkin_at: Mapped[datetime | None]
     next_checkin_day: Mapped[int | None]
