@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection, event, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -18,6 +19,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.pool import ConnectionPoolEntry, PoolResetState
+
+from bot.db import sqlite_inline
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -90,8 +93,10 @@ def _current_revision(connection: Connection) -> str | None:
 def _engine_options(url: str) -> dict[str, Any]:
     if url.startswith("postgresql"):
         return {"pool_size": 10, "max_overflow": 10, "pool_pre_ping": True}
-    # The pool's own reset is replaced by ``_sqlite_rollback_if_open``.
-    return {"pool_reset_on_return": None}
+    # The pool's own reset is replaced by ``_sqlite_rollback_if_open``; connections run
+    # their calls inline (see ``sqlite_inline``), opened from the URL's path alone.
+    path = make_url(url).database or ":memory:"
+    return {"pool_reset_on_return": None, "async_creator": partial(sqlite_inline.connect, path)}
 
 
 def _ensure_sqlite_dir(url: str) -> None:
