@@ -195,7 +195,9 @@ async def test_a_killed_workers_rows_are_taken_over_after_its_lease(
         chats = await seed_outbox(db, 6_000)
         for chat in chats:
             api.add_user(chat)
-        workers = Workers(api, postgres_url, schema.schema, tmp_path, lease=2.0)
+        # Long enough that a live worker's send never outlasts its lease on a loaded
+        # machine (there is no renewal): then every takeover is the dead worker's row.
+        workers = Workers(api, postgres_url, schema.schema, tmp_path, lease=5.0)
         try:
             await workers.start(3)
             await api.wait_for(lambda: len(api.calls) > len(chats) // 3, timeout=60)
