@@ -2,6 +2,7 @@
 
 Options become a numbered list, in the plain body for every client and as HTML for
 those that render it; people answer with the number, the words or a number reaction.
+A message's file is posted after it as an event of its own (``files``).
 """
 
 from __future__ import annotations
@@ -22,9 +23,6 @@ def content(message: Outgoing) -> dict[str, Any]:
         f"{o.label}: {o.value}" if o.value.startswith("/") else o.label for o in message.options
     ]
     body = message.text
-    if message.attachment is not None:
-        # Files are not uploaded to Matrix yet: say so rather than stay silent.
-        body = f"{body}\n\n📎 {message.attachment.filename} (Telegram, console)".strip()
     if labels:
         body += "\n\n" + "\n".join(f"{i}. {label}" for i, label in enumerate(labels, 1))
     formatted = _paragraphs(message.text)
@@ -42,6 +40,11 @@ def transaction_id(key: str) -> str:
     if not key:
         return uuid.uuid4().hex  # no outbox row behind it: nothing to make idempotent
     return "bc-" + hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+def file_key(key: str) -> str:
+    """The key of a message's file event: posted apart from its text, so its own id."""
+    return f"{key}:file" if key else ""  # no key: a fresh id, as for the text
 
 
 def _paragraphs(text: str) -> str:
