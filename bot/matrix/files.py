@@ -17,7 +17,9 @@ from nio import AsyncClient, UploadError, UploadResponse
 from bot.transport import Attachment
 
 # nio uploads without a timeout; a stalled upload must not hold the person's queue forever.
-UPLOAD_TIMEOUT_S = 120.0
+# Below the default outbox lease (bot.leases, 60 s) with room for the text and the event:
+# a send outliving its lease may be taken over and arrive twice (leases are not renewed).
+UPLOAD_TIMEOUT_S = 40.0
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 

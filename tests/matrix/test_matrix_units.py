@@ -75,3 +75,11 @@ def test_other_reactions_are_not(key: str) -> None:
 def test_a_reply_is_read_without_its_quote() -> None:
     body = "> <@coach:example.org> Safety question 1/12: ...\n> 1. Yes\n\n2"
     assert REPLY_FALLBACK.sub("", body) == "2"
+
+
+def test_a_stalled_upload_gives_up_before_its_outbox_lease_runs_out() -> None:
+    # Leases are not renewed: a send that outlives one may be taken over and go twice.
+    from bot.leases import LEASE_SECONDS
+    from bot.matrix.files import UPLOAD_TIMEOUT_S
+
+    assert UPLOAD_TIMEOUT_S < LEASE_SECONDS / 1.2
