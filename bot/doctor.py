@@ -3,8 +3,10 @@
 Checks, in order: the configuration, the database answers, its schema is at the newest
 migration, the content files are valid, Telegram accepts the token (getMe) and the
 webhook is where this configuration expects it (getWebhookInfo). ``--quick`` leaves out
-the network checks, for a container health check. Secrets (the bot token, the webhook
-secret, passwords) never appear in the output.
+the network checks, for a container health check, and instead asks the running bot's
+own ``/healthz`` (webhook port, or BACKCOACH_METRICS_PORT): that page is served by the
+bot's event loop, so an answer proves the loop is alive, not just its configuration.
+Secrets (the bot token, the webhook secret, passwords) never appear in the output.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, TextIO
 
+import aiohttp
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
@@ -93,7 +96,40 @@ async def examine(env: Mapping[str, str], *, quick: bool = False) -> list[Findin
         findings.append(skip("telegram", "token and webhook not checked (--quick)"))
     else:
         findings += await _telegram_checks(config)
+    if quick:
+        findings.append(await _running_bot(config))
     return findings
+
+
+# -- the running bot (--quick) ---------------------------------------------------------------
+
+HEALTH_TIMEOUT_S = 5.0
+
+
+async def _running_bot(config: Config) -> Finding:
+    """Ask the bot's own /healthz, served by its event loop: a stuck loop cannot answer."""
+    port = config.listen_port if config.webhook_url else config.metrics_port
+    if port is None:
+        return skip(
+            "running bot",
+            "no port to ask: set BACKCOACH_METRICS_PORT so the health check sees the bot answer",
+        )
+    url = f"http://127.0.0.1:{port}/healthz"
+    try:
+        timeout = aiohttp.ClientTimeout(total=HEALTH_TIMEOUT_S)
+        async with aiohttp.ClientSession(timeout=timeout) as http, http.get(url) as response:
+            answered = response.status == 200
+            detail = f"{url} answered {response.status}"
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        answered, detail = False, f"{url} did not answer ({type(exc).__name__})"
+    if answered:
+        return ok("running bot", detail)
+    return problem(
+        "running bot",
+        detail,
+        "the bot is not running, still starting, or stuck: see its log "
+        "(a 503 means it runs but cannot reach its database)",
+    )
 
 
 def render(findings: list[Finding], secrets: Sequence[str] = ()) -> str:

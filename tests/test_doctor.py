@@ -9,11 +9,13 @@ from pathlib import Path
 
 import pytest
 import telegram
+from aiohttp import web
 
 from bot import cli
 from bot.config import load_config
 from bot.db.database import Database
 from bot.doctor import Finding, _webhook, examine, run_doctor
+from bot.telegram.webhook import ops_server
 from content.loader import CONTENT_DIR
 from tests.support.telegram_api import FakeTelegramApi, free_tcp_port
 
@@ -136,6 +138,32 @@ def test_the_command_line_runs_the_quick_doctor(
     monkeypatch.setenv("BACKCOACH_LANG", "fr")  # a bad setting: no crash, a finding
     assert cli.main(["doctor", "--quick"]) == 1
     assert "BACKCOACH_LANG must be one of" in capsys.readouterr().out
+
+
+async def test_the_health_check_asks_the_running_bot_itself(tmp_path: Path) -> None:
+    """--quick asks /healthz of our real ops server: only a live event loop answers."""
+    env = await migrated(tmp_path)
+    assert by_check(await examine(env, quick=True))["running bot"].status == "SKIP"
+    port = free_tcp_port()
+    env["BACKCOACH_METRICS_PORT"] = str(port)
+    down = by_check(await examine(env, quick=True))["running bot"]
+    assert down.status == "PROBLEM" and "did not answer" in down.detail
+    healthy = True
+
+    async def is_healthy() -> bool:
+        return healthy
+
+    runner = web.AppRunner(ops_server(is_healthy), access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        code, out = await doctor_output(env, quick=True)
+        assert code == 0 and "OK       running bot" in out, out
+        healthy = False  # it runs but cannot reach its database
+        code, out = await doctor_output(env, quick=True)
+        assert code == 1 and "answered 503" in out, out
+    finally:
+        await runner.cleanup()
 
 
 # -- Telegram, against the local Bot API server -----------------------------------------------
