@@ -6,13 +6,13 @@ from __future__ import annotations
 import statistics
 import time
 import tracemalloc
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import insert
 
-from benchmarks.databases import fresh
+from benchmarks.databases import fresh, seed_plans, user_row
 from bot.db.database import Database
-from bot.db.models import CheckinSchedule, EpisodeRow, User
+from bot.db.models import User
 from scheduler.checkins import claim_due
 
 NOW = datetime(2026, 3, 3, 8, 0, tzinfo=UTC)
@@ -23,50 +23,8 @@ async def seed(db: Database, users: int) -> None:
     for start in range(0, users, chunk):
         ids = range(start + 1, min(start + chunk, users) + 1)
         async with db.session() as session:
-            await session.execute(
-                insert(User),
-                [
-                    {
-                        "id": i,
-                        "address": f"console:{i}",
-                        "lang": "en",
-                        "tz": "Europe/Berlin",
-                        "unreachable": False,
-                        "created_at": NOW,
-                        "last_seen_at": NOW,
-                    }
-                    for i in ids
-                ],
-            )
-            await session.execute(
-                insert(EpisodeRow),
-                [
-                    {
-                        "id": i,
-                        "user_id": i,
-                        "seq": 1,
-                        "started_at": NOW,
-                        "status": "active",
-                        "start_date": date(2026, 3, 2),
-                        "escalated": False,
-                        "next_checkin_at": NOW - timedelta(minutes=i % 60),
-                        "next_checkin_day": 1,
-                    }
-                    for i in ids
-                ],
-            )
-            await session.execute(
-                insert(CheckinSchedule),
-                [
-                    {
-                        "episode_id": i,
-                        "user_id": i,
-                        "day": 1,
-                        "due_at": NOW - timedelta(minutes=i % 60),
-                    }
-                    for i in ids
-                ],
-            )
+            await session.execute(insert(User), [user_row(i, NOW) for i in ids])
+            await seed_plans(session, ids, NOW, lambda i: NOW - timedelta(minutes=i % 60))
 
 
 async def measure(db: Database, users: int, *, trace: bool) -> float:

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import func, insert, select
 
-from benchmarks.databases import fresh
+from benchmarks.databases import fresh, user_row
 from bot.app import load_all_content
 from bot.db.database import Database
 from bot.db.models import ArticleRead, DigestSubscription, OutboxRow, User
@@ -36,16 +36,9 @@ async def seed(db: Database, users: int) -> None:
             await session.execute(
                 insert(User),
                 [
-                    {
-                        "id": i,
-                        "address": f"telegram:{i}",
-                        "lang": "de" if i % 2 else "en",
-                        "tz": "Europe/Berlin",
-                        "checkin_hour": 8 if i % 3 else None,
-                        "unreachable": False,
-                        "created_at": NOW,
-                        "last_seen_at": NOW,
-                    }
+                    user_row(
+                        i, NOW, lang="de" if i % 2 else "en", checkin_hour=8 if i % 3 else None
+                    )
                     for i in ids
                 ],
             )

@@ -16,67 +16,26 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import insert
 
+from benchmarks.databases import seed_plans, user_row
 from bot.db.database import Database
-from bot.db.models import CheckinSchedule, EpisodeRow, User
+from bot.db.models import User
 
 NOW = datetime(2026, 3, 3, 8, 0, tzinfo=UTC)
 CHUNK = 20_000
 
 
 async def seed(db: Database, users: int) -> None:
+    """Every tenth user has an active plan, its check-in due within the next 20 hours."""
     for start in range(0, users, CHUNK):
         ids = range(start + 1, min(start + CHUNK, users) + 1)
         async with db.session() as session:
-            await session.execute(
-                insert(User),
-                [
-                    {
-                        "id": i,
-                        "address": f"telegram:{i}",
-                        "lang": "de",
-                        "tz": "Europe/Berlin",
-                        "unreachable": False,
-                        "created_at": NOW,
-                        "last_seen_at": NOW,
-                    }
-                    for i in ids
-                ],
-            )
+            await session.execute(insert(User), [user_row(i, NOW, lang="de") for i in ids])
             active = [i for i in ids if i % 10 == 0]
-            if active:
-                await session.execute(
-                    insert(EpisodeRow),
-                    [
-                        {
-                            "id": i,
-                            "user_id": i,
-                            "seq": 1,
-                            "started_at": NOW,
-                            "status": "active",
-                            "start_date": date(2026, 3, 2),
-                            "escalated": False,
-                            "next_checkin_at": NOW + timedelta(hours=1 + i % 20),
-                            "next_checkin_day": 1,
-                        }
-                        for i in active
-                    ],
-                )
-                await session.execute(
-                    insert(CheckinSchedule),
-                    [
-                        {
-                            "episode_id": i,
-                            "user_id": i,
-                            "day": 1,
-                            "due_at": NOW + timedelta(hours=1 + i % 20),
-                        }
-                        for i in active
-                    ],
-                )
+            await seed_plans(session, active, NOW, lambda i: NOW + timedelta(hours=1 + i % 20))
 
 
 async def child(url: str, schema: str | None) -> None:
