@@ -105,6 +105,10 @@ def _answer(transition: Transition | None, word: str) -> Event:
 async def _timed(
     service: Service, address: str, event: Event, into: list[float]
 ) -> Transition | None:
+    # Time passes between messages, as it does for people: each one updates last_seen_at.
+    clock = service.clock
+    assert isinstance(clock, SimClock)
+    clock.advance(timedelta(seconds=2))
     started = time.perf_counter()
     transition = await service.handle(address, event)
     into.append(time.perf_counter() - started)
