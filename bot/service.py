@@ -105,8 +105,7 @@ class Service:
         async with self.db.session() as session:
             loaded = await store.load(session, address, lock=False)
             user_id = loaded.user.id if loaded.user is not None else None
-            store.enqueue(
-                session,
+            row = store.outbox_row(
                 user_id=user_id,
                 address=address,
                 key=f"{key_base}:stats",
@@ -114,6 +113,7 @@ class Service:
                 priority=store.REPLY,
                 now=now,
             )
+            await store.enqueue(session, [row])
         self.on_outbox()
         state = loaded.state or State(profile=Profile(lang=self.defaults.lang, tz=self.defaults.tz))
         return Transition(state, (message,))
@@ -208,7 +208,7 @@ class Service:
             if any(isinstance(a, ForgetUser) for a in transition.actions):
                 if loaded.user is not None:
                     await store.forget(session, loaded.user.id)
-                self._enqueue(session, None, address, key_base, transition, priority, now)
+                await self._enqueue(session, None, address, key_base, transition, priority, now)
                 log.info("user data erased (%s)", address)
                 return transition
             new = transition.state
@@ -234,12 +234,12 @@ class Service:
                 await store.save_episode(
                     session, user.id, old.episode if old else None, new.episode, now
                 )
-            self._enqueue(session, user.id, address, key_base, transition, priority, now)
+            await self._enqueue(session, user.id, address, key_base, transition, priority, now)
             await self._send_files(session, user.id, address, key_base, transition, new, now)
         self.on_outbox()
         return transition
 
-    def _enqueue(
+    async def _enqueue(
         self,
         session: AsyncSession,
         user_id: int | None,
@@ -249,9 +249,8 @@ class Service:
         priority: int,
         now: datetime,
     ) -> None:
-        for index, message in enumerate(transition.messages):
-            store.enqueue(
-                session,
+        rows = [
+            store.outbox_row(
                 user_id=user_id,
                 address=address,
                 key=f"{key_base}:{index}",
@@ -259,6 +258,9 @@ class Service:
                 priority=priority,
                 now=now,
             )
+            for index, message in enumerate(transition.messages)
+        ]
+        await store.enqueue(session, rows)
 
     async def _send_files(
         self,

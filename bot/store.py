@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import Table, bindparam, delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.codec import dump_state, load_state
@@ -158,8 +158,7 @@ def record(session: AsyncSession, user_id: int, action: Action, now: datetime) -
         )
 
 
-def enqueue(
-    session: AsyncSession,
+def outbox_row(
     *,
     user_id: int | None,
     address: str,
@@ -167,21 +166,35 @@ def enqueue(
     message: Say,
     priority: int,
     now: datetime,
-) -> None:
-    session.add(
-        OutboxRow(
-            key=key,
-            user_id=user_id,
-            address=address,
-            kind="message",
-            payload=message_payload(message),
-            priority=URGENT if message.urgent else priority,
-            status="pending",
-            not_before=now,
-            attempts=0,
-            created_at=now,
-        )
-    )
+    not_before: datetime | None = None,
+) -> dict[str, Any]:
+    """The outbox row of one message, as the values of an INSERT."""
+    return {
+        "key": key,
+        "user_id": user_id,
+        "address": address,
+        "kind": "message",
+        "payload": message_payload(message),
+        "priority": URGENT if message.urgent else priority,
+        "status": "pending",
+        "not_before": now if not_before is None else not_before,
+        "attempts": 0,
+        "created_at": now,
+    }
+
+
+_OUTBOX = cast(Table, OutboxRow.__table__)
+
+
+async def enqueue(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Put ``rows`` (from ``outbox_row``) in the outbox, in one statement.
+
+    A Core executemany, not ORM objects: nothing reads the new rows back in this step,
+    and SQLite cannot return the ids of a multi-row INSERT in order, so the ORM would
+    send one INSERT per message.
+    """
+    if rows:
+        await session.execute(insert(_OUTBOX), rows)
 
 
 def message_payload(message: Say) -> dict[str, Any]:

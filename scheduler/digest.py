@@ -193,18 +193,15 @@ def _row(
     lang: Lang = "de" if subscriber.lang == "de" else "en"
     slugs = personal(list(issue.articles), already_read, settings.top)
     hour = subscriber.checkin_hour if subscriber.checkin_hour is not None else settings.hour
-    return {
-        "key": f"digest:{subscriber.id}:{issue.number}",
-        "user_id": subscriber.id,
-        "address": subscriber.address,
-        "kind": "message",
-        "payload": store.message_payload(render(content, issue.number, slugs, lang)),
-        "priority": store.BULK,
-        "status": "pending",
-        "not_before": delivery_time(now, subscriber.tz, hour),
-        "attempts": 0,
-        "created_at": now,
-    }
+    return store.outbox_row(
+        user_id=subscriber.id,
+        address=subscriber.address,
+        key=f"digest:{subscriber.id}:{issue.number}",
+        message=render(content, issue.number, slugs, lang),
+        priority=store.BULK,
+        now=now,
+        not_before=delivery_time(now, subscriber.tz, hour),
+    )
 
 
 def _insert_new(dialect: str, rows: list[dict[str, Any]]) -> Any:
