@@ -87,8 +87,8 @@ async def save_episode(
     session: AsyncSession, user_id: int, old: Episode | None, new: Episode | None, now: datetime
 ) -> None:
     """Mirror the state's episode into its row: the columns reports and the tick query."""
-    if new is None or new == old:
-        return
+    if new is None or (old is not None and _mirrored(old) == _mirrored(new)):
+        return  # e.g. a pain score or a soreness answer: kept in the state, not in columns
     row = (
         await session.execute(
             select(EpisodeRow).where(EpisodeRow.user_id == user_id, EpisodeRow.seq == new.seq)
@@ -115,6 +115,13 @@ async def save_episode(
         # bring back a row the tick has already claimed (and deleted).
         await session.flush()  # a new episode needs its id first
         await _reschedule(session, row, new)
+
+
+def _mirrored(e: Episode) -> tuple[object, ...]:
+    """What ``save_episode`` copies into the row (``closed_at`` and ``escalated_at``
+    follow status and escalated): equal for two states, the row needs no visit."""
+    return (e.seq, e.status, e.red_flag, e.assessment, e.lift, e.start_date, e.escalated,
+            e.outcome, e.next_at, e.next_day)  # fmt: skip
 
 
 async def _reschedule(session: AsyncSession, row: EpisodeRow, new: Episode) -> None:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select, text
 
 from bot import store
 from bot.clock import SimClock
 from bot.db.database import Database
-from bot.db.models import Base, CheckinTrigger
+from bot.db.models import Base, CheckinTrigger, EpisodeRow
 from bot.sender import Sender
 from bot.service import Service
 from bot.transport import Delivery, Outgoing, SendResult
@@ -124,6 +124,48 @@ async def test_a_check_in_claimed_as_its_person_was_erased_says_nothing(
     assert counts["users"] == counts["outbox"] == 0
     async with database.session() as session:
         assert (await session.scalars(select(CheckinTrigger.status))).all() == ["done"]
+
+
+async def test_the_episode_row_mirrors_the_state_after_every_step(
+    database: Database,
+    shipped,  # type: ignore[no-untyped-def]
+) -> None:
+    """The columns reports and the tick read stay true to the conversation state, also
+    for the steps that change the episode only in the state (a pain score, an onset)."""
+    clock = SimClock(datetime(2026, 3, 2, 9, tzinfo=UTC))
+    service, sender, out = build(database, shipped, clock)
+    answers = list(ENROL)
+    for day in range(1, 6):
+        answers += [f"::day {day}", "5", "same", "no"]  # not better: escalates from day 4
+    for answer in answers:
+        if answer.startswith("::day"):
+            clock.set(datetime(2026, 3, 2 + int(answer[6:]), 8, 30, tzinfo=UTC))
+            await checkins.tick(database, service, clock.now())
+            await sender.flush()
+        else:
+            clock.advance(timedelta(seconds=30))
+            await talk(service, sender, out, answer)
+        state = await service.state_of(ADDRESS)
+        if state is None or state.episode is None:
+            continue
+        episode = state.episode
+        async with database.session() as session:
+            row = (await session.scalars(select(EpisodeRow))).one()
+        assert (row.seq, row.status, row.red_flag, row.assessment, row.lift) == (
+            episode.seq,
+            episode.status,
+            episode.red_flag,
+            episode.assessment,
+            episode.lift,
+        ), answer
+        assert (row.start_date, row.escalated, row.outcome) == (
+            episode.start_date,
+            episode.escalated,
+            episode.outcome,
+        ), answer
+        assert (row.next_checkin_at, row.next_checkin_day) == (episode.next_at, episode.next_day)
+    assert row.escalated and row.escalated_at is not None  # the plan escalated on day 4
+    assert row.escalated_at == datetime(2026, 3, 6, 8, 31, 30, tzinfo=UTC)
 
 
 async def test_restart_goes_on_where_the_person_was(database: Database, shipped) -> None:  # type: ignore[no-untyped-def]
