@@ -95,7 +95,7 @@ def build_summary(export: Export, content: Content, seq: int | None = None) -> S
 def _soreness(answers: Sequence[TriageAnswer], content: Content, lang: Lang) -> list[str]:
     given = {a.question: a.answer for a in answers}
     return [
-        content.questions[field].options[given[field]].get(lang)
+        content.questions[field].label(given[field], lang)
         for field in SORENESS_FIELDS
         if field in given
     ]
@@ -143,7 +143,9 @@ def _advised(
             said.append(content.rules.tiers[tiers[question]].message.get(lang))
         elif question.startswith("checkin_emergency_"):
             said.append(content.text(M.EMERGENCY, lang))
-    if episode.assessment == "injury":
+    stop_said = any(tiers.get(question) == "stop" for question in yes)
+    if episode.assessment == "injury" and not stop_said:
+        # Assessed from the soreness answers (conversations of older content versions).
         said.append(content.text(M.ASSESS_INJURY, lang))
     said.append(_plan_line(scores, lang))
     if episode.escalated:

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from content.localized import LocalText
+from content.localized import Lang, LocalText
 
 Tier = Literal["emergency", "doctor", "stop"]
 TIER_ORDER: tuple[Tier, ...] = ("emergency", "doctor", "stop")
@@ -22,6 +22,12 @@ class QuestionText(_Strict):
 
     prompt: LocalText
     options: dict[str, LocalText] = Field(default_factory=dict)
+
+    def label(self, value: str, lang: Lang) -> str:
+        """The label of ``value``; an answer stored under an older version of the
+        content may have lost its option: it is shown as stored, not dropped."""
+        option = self.options.get(value)
+        return option.get(lang) if option is not None else value
 
 
 class RedFlagRule(_Strict):

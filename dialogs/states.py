@@ -58,8 +58,9 @@ HOUR_OPTIONS = ("morning", "noon", "evening")
 QUESTIONS: dict[Node, QuestionSpec] = {
     Node.CONSENT: QuestionSpec("choice", ("agree", "decline")),
     Node.REDFLAG: QuestionSpec("choice", YES_NO),  # the question text comes from the rules
-    Node.ONSET: QuestionSpec("choice", ("during", "hours", "later")),
-    Node.FEEL: QuestionSpec("choice", ("dull", "sharp")),
+    # After the checklist: "during training" and "sharp" were its questions already.
+    Node.ONSET: QuestionSpec("choice", ("hours", "later", "unsure")),
+    Node.FEEL: QuestionSpec("choice", ("dull", "other")),
     Node.LIFT: QuestionSpec("choice", ("deadlift", "squat", "row", "other")),
     Node.OFFER_PLAN: QuestionSpec("choice", YES_NO),
     Node.OFFER_SUMMARY: QuestionSpec("choice", YES_NO),

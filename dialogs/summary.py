@@ -23,7 +23,7 @@ def summary(state: State, ctx: Context) -> str:
     start = episode.start_date or local_date(episode.started_at, state.profile.tz)
     flags = [rules.get(flag) or _flag_text(flag, state, ctx) for flag in episode.flags]
     answers = [
-        questions[field].options[value].get(lang)
+        questions[field].label(value, lang)
         for field, value in (
             ("onset", episode.onset),
             ("feel", episode.feel),

@@ -64,7 +64,9 @@ def on_redflag(state: State, answer: Answer, ctx: Context) -> Step:
             red_flag="emergency", flags=flags, status="closed", outcome="emergency"
         )
         return state.at(Node.IDLE), [emergency(state, ctx), record]
-    state = state.with_episode(red_flag=rule.tier, flags=flags)
+    # The 'stop' tier is the source's five signs that it may be an injury, not soreness.
+    assessment = "injury" if rule.tier == "stop" else episode.assessment
+    state = state.with_episode(red_flag=rule.tier, flags=flags, assessment=assessment)
     action = Say(rules.tiers[rule.tier].message.get(state.profile.lang))
     return _offer_plan(state, ctx, [record, action])
 
@@ -94,13 +96,16 @@ def on_lift(state: State, answer: Answer, ctx: Context) -> Step:
     ]
     episode = state.episode
     if episode.onset == "during" or episode.feel == "sharp":
-        # Two of the source's five warning signs: treated as a red flag of the 'stop' tier.
+        # Answers of a conversation begun under the content before these two signs were
+        # left to the checklist alone: still the warning signs of the 'stop' tier.
         flags = (*episode.flags, "assessment_injury")
         state = state.with_episode(lift=lift, assessment="injury", red_flag="stop", flags=flags)
         explained = say(state, ctx, M.ASSESS_INJURY)
         actions.append(articles.with_link(explained, state, ctx, articles.SORENESS))
         return _offer_plan(state, ctx, actions)
-    assessment = "soreness" if episode.onset == "later" else "unclear"
+    # The source's picture of soreness: 24-72 h after training, a dull ache and tightness.
+    soreness = episode.onset == "later" and episode.feel == "dull"
+    assessment = "soreness" if soreness else "unclear"
     state = state.with_episode(lift=lift, assessment=assessment)
     key = M.ASSESS_SORENESS if assessment == "soreness" else M.ASSESS_UNCLEAR
     explained = articles.with_link(say(state, ctx, key), state, ctx, articles.SORENESS)

@@ -17,7 +17,7 @@ from bot.export import CSV_COLUMNS, FORMAT, SECTIONS, Export, export_user, find_
 from content.loader import Content
 from dialogs.articles import PREVENTION, SORENESS, read_command
 from dialogs.intents import Matcher
-from tests.test_stats import Clinic, enrol
+from tests.test_stats import Clinic, enrol, enrol_with_warning_sign
 
 NOW = datetime(2026, 3, 10, 12, tzinfo=UTC)
 # ann: a full week, scores falling (6 → 2), two reads, the digest confirmed.
@@ -29,7 +29,7 @@ async def full_week(database: Database, shipped: tuple[Content, Matcher]) -> Cli
     """ann has a complete plan, reads and a subscription; bob escalates on day 1."""
     clinic = Clinic(database, shipped)
     await clinic.says("ann", *enrol("later", 6), read_command(SORENESS))
-    await clinic.says("bob", *enrol("during", 8), read_command(PREVENTION))
+    await clinic.says("bob", *enrol_with_warning_sign(8), read_command(PREVENTION))
     for day, (score, trend) in enumerate(ANN_WEEK, start=1):
         await clinic.checkin_day(day)
         await clinic.says("ann", score, trend, "no")

@@ -30,6 +30,11 @@ START = datetime(2026, 3, 2, 9, tzinfo=UTC)  # 10:00 in Berlin; "morning" check-
 NO_FLAGS = ["no"] * 12
 
 
+def enrol_with_warning_sign(baseline: int) -> list[str]:
+    """A plan after 'pain already during training' (a 'stop' sign), without exercises."""
+    return ["my back hurts", "agree", *NO_FLAGS[:7], "yes", "yes", str(baseline), "morning"]
+
+
 def enrol(onset: str, baseline: int) -> list[str]:
     return [
         "my back hurts",
@@ -104,7 +109,7 @@ async def scripted(database: Database, shipped: tuple[Content, Matcher]) -> Clin
     """
     clinic = Clinic(database, shipped)
     await clinic.says("alice", *enrol("later", 6))
-    await clinic.says("bob", *enrol("during", 8))
+    await clinic.says("bob", *enrol_with_warning_sign(8))
     await clinic.says("carol", "my back hurts", "agree", "yes")
     await clinic.says("dave", "my back hurts", "decline")
     await clinic.says("eve", *enrol("later", 2))

@@ -68,7 +68,7 @@ def test_no_progress_escalation_in_german(shipped) -> None:  # type: ignore[no-u
     assert lines[0] == content.text(M.SUMMARY, "de", **dict.fromkeys(PARAMS, "")).splitlines()[0]
     assert lines[-1] == "Selbst berichtete Angaben, keine Diagnose."
     assert "Beginn: Mo 02.03." in text
-    assert "1–3 Tage danach; Dumpf, verspannt; Kniebeugen" in text
+    assert "1–3 Tage danach; Dumpf wie Muskelkater; Kniebeugen" in text
     for rule in content.rules.rules:
         assert f"- {rule.question.de} → Nein" in text
     assert "- Fr 06.03.: 6/10 (Etwa gleich)" in text
@@ -92,6 +92,25 @@ def test_a_warning_sign_at_triage_and_no_plan(shipped) -> None:  # type: ignore[
     assert "Pain by day (0 = no pain, 10 = worst imaginable):\n–" in summary.text
     assert summary.text.endswith("Self-reported data, not a diagnosis.")
     assert summary.png_bytes().startswith(b"\x89PNG")  # the chart says: no scores yet
+
+
+def test_a_stop_sign_is_said_once_and_old_answers_are_shown_as_stored(shipped) -> None:  # type: ignore[no-untyped-def]
+    """A 'stop' sign of the checklist marks a possible injury; the summary gives its
+    advice once. An episode of older content (the sign came from the soreness answer
+    'during', an option since gone) still gets the injury advice and its answer."""
+    content: Content = shipped[0]
+    stop = next(rule for rule in content.rules.rules if rule.tier == "stop")
+    flagged = episode(1, red_flag="stop", assessment="injury")
+    summary = build_summary(export("en", [flagged], [(1, stop.id, "yes")], []), content)
+    assert summary is not None
+    assert summary.text.count(content.rules.tiers["stop"].message.en) == 1
+    assert content.text(M.ASSESS_INJURY, "en") not in summary.text
+
+    older = [*all_clear(content)[:-3], (1, "onset", "during"), (1, "feel", "dull")]
+    summary = build_summary(export("en", [flagged], older, []), content)
+    assert summary is not None
+    assert "About the pain: during; Dull, like sore muscles" in summary.text
+    assert content.text(M.ASSESS_INJURY, "en") in summary.text
 
 
 def test_an_older_episode_and_none_at_all(shipped) -> None:  # type: ignore[no-untyped-def]
