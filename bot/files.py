@@ -68,10 +68,14 @@ def enqueue(
     key: str,
     file: File,
     now: datetime,
+    undeliverable: str,
 ) -> None:
+    """Queue ``file``; ``undeliverable`` is what the person is told if the platform
+    refuses the file for good (the sender has no content of its own to say it with)."""
     attachment = file.attachment
     payload = {
         "text": file.caption,
+        "undeliverable": undeliverable,
         "attachment": {
             "filename": attachment.filename,
             "mime": attachment.mime,

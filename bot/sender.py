@@ -29,7 +29,7 @@ from typing import Any
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import metrics
+from bot import metrics, store
 from bot.clock import Clock
 from bot.db.database import Database
 from bot.db.models import CheckinSchedule, DigestSubscription, EpisodeRow, OutboxRow, User
@@ -37,6 +37,7 @@ from bot.leases import CLAIM, LEASE_SECONDS, default_worker_id, expired
 from bot.logs import CONVERSATION
 from bot.ratelimit import RateLimit
 from bot.transport import Delivery, Outgoing, SendResult, Transport
+from dialogs.actions import Say
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
@@ -423,6 +424,26 @@ class Sender:
             else:
                 row.status = "unknown" if result.delivery is Delivery.UNKNOWN else "failed"
                 row.error = result.detail[:200] or row.status
+                if row.status == "failed":
+                    await _tell_file_refused(session, row, now)
+
+
+async def _tell_file_refused(session: AsyncSession, row: OutboxRow, now: datetime) -> None:
+    """A file the platform refused for good (or never took after every try) would leave
+    the person waiting for it: say so, once (the key is the file's, made unique)."""
+    told = row.payload.get("undeliverable") if "attachment" in row.payload else None
+    if not told:
+        return
+    log.warning("a file was refused for good (outbox row %d); the person is told", row.id)
+    notice = store.outbox_row(
+        user_id=row.user_id,
+        address=row.address,
+        key=f"{row.key}:refused",
+        message=Say(str(told)),
+        priority=store.REPLY,
+        now=now,
+    )
+    await store.enqueue(session, [notice])
 
 
 def _prefix(address: str) -> str:

@@ -39,6 +39,7 @@ from dialogs.actions import (
 from dialogs.context import Intents
 from dialogs.events import Text, parse_command
 from dialogs.states import Profile, State
+from dialogs.texts import M
 
 log = logging.getLogger(__name__)
 HEALTH_RECORDS = (RecordConsent, RecordTriage, RecordPain)
@@ -282,8 +283,16 @@ class Service:
             built = await files.build(session, user_id, request.kind, self.content, lang, now)
             for index, file in enumerate(built):
                 key = f"{key_base}:file{number}:{index}"
+                name = file.attachment.filename
+                refused = self.content.text(M.FILE_UNDELIVERABLE, lang, filename=name)
                 files.enqueue(
-                    session, user_id=user_id, address=address, key=key, file=file, now=now
+                    session,
+                    user_id=user_id,
+                    address=address,
+                    key=key,
+                    file=file,
+                    now=now,
+                    undeliverable=refused,
                 )
 
     async def _most_read(self, session: AsyncSession, now: datetime) -> tuple[str, ...]:

@@ -70,6 +70,7 @@ class M(StrEnum):
     UNSUBSCRIBE_BUTTON = "unsubscribe_button"
     DIGEST = "digest"
     EXPORT_READY = "export_ready"
+    FILE_UNDELIVERABLE = "file_undeliverable"
     CONSENT_WITHDRAWN = "consent_withdrawn"
     FLAG_INJURY_SIGNS = "flag_injury_signs"
     FLAG_CHECKIN = "flag_checkin"
@@ -107,6 +108,7 @@ PARAMS: dict[M, frozenset[str]] = {
     M.SETTINGS_SAVED: frozenset({"time", "tz"}),
     M.ARTICLES_POPULAR: frozenset({"titles"}),
     M.DIGEST: frozenset({"number"}),
+    M.FILE_UNDELIVERABLE: frozenset({"filename"}),
     M.FLAG_CHECKIN: frozenset({"day"}),
     M.FLAG_CHECKIN_EMERGENCY: frozenset({"day"}),
     M.SUMMARY: frozenset({"start", "answers", "flags", "scores", "escalated"}),

@@ -11,9 +11,10 @@ from sqlalchemy import select
 from bot.clock import SimClock
 from bot.console import ConsoleTransport
 from bot.db.database import Database
-from bot.db.models import ConsentRecord, EpisodeRow
+from bot.db.models import ConsentRecord, EpisodeRow, OutboxRow
 from bot.sender import Sender
 from bot.service import Service
+from bot.transport import Delivery, Outgoing, SendResult
 from dialogs import Choice, Node, Text
 from dialogs.actions import RecordConsent, SendFile
 from scheduler import checkins
@@ -132,3 +133,39 @@ async def test_stats_answer_admins_only(database: Database, shipped) -> None:  #
     other = await service.handle("console:someone", Text("/stats"))
     assert boss is not None and "users" in boss.messages[0].text.lower()
     assert other is not None and "/help" in other.messages[0].text  # the normal help
+
+
+class RefusesFiles:
+    """A platform at the edge that takes text but refuses every file for good."""
+
+    prefix = "console"
+
+    def __init__(self) -> None:
+        self.texts: list[str] = []
+
+    async def send(self, address: str, message: Outgoing) -> SendResult:
+        if message.attachment is not None:
+            return SendResult(Delivery.FAILED, detail="413 file too large", parts_sent=0)
+        self.texts.append(message.text)
+        return SendResult(Delivery.SENT)
+
+
+async def test_a_refused_file_is_explained_once_in_the_persons_language(
+    database: Database,
+    shipped,  # type: ignore[no-untyped-def]
+) -> None:
+    clock = SimClock(START)
+    platform = RefusesFiles()
+    sender = Sender(database, {"console": platform}, clock)
+    service = Service(database, shipped[0], shipped[1], clock, on_outbox=sender.notify)
+    await service.handle("console:ute", Text("mein Rücken tut weh"))
+    await service.handle("console:ute", Text("/export"))
+    for _ in range(3):  # more passes find nothing more to say
+        await sender.flush()
+
+    refused = [t for t in platform.texts if t.startswith("Die Datei")]
+    assert len(refused) == 2  # the JSON and the CSV, one line each
+    assert any(".json konnte ich dir hier nicht schicken" in t for t in refused)
+    async with database.session() as session:
+        statuses = (await session.scalars(select(OutboxRow.status))).all()
+    assert statuses.count("failed") == 2 and set(statuses) == {"sent", "failed"}

@@ -109,6 +109,31 @@ async def test_a_file_the_server_refuses_fails_after_its_text(
     assert _bot_files(person) == []
 
 
+async def test_a_file_refused_for_good_is_explained_to_the_person(
+    small_uploads: Synapse, matrix_world: World
+) -> None:
+    """The export's JSON is over the server's limit, its CSV under it: the CSV arrives,
+    and instead of the JSON, a line saying which file could not be sent, and why."""
+    bot, person = await _chat(small_uploads, matrix_world, "ida", encrypted=False)
+    chat = Chat(bot, person)
+    await chat.say("my back hurts")
+    await chat.answer("agree")  # consent and the first safety question: a JSON over 1 KiB
+    before = len(person.received)
+
+    await bot.handled(await person.say("/export"))
+    await bot.coach.sender.flush()
+    await bot.coach.sender.flush()  # the notice, queued when the refusal was settled
+    texts = [m.body for m in await person.read(before + 3)][before:]
+
+    assert texts[0].startswith("Here is everything I have stored about you")
+    assert texts[1].startswith("Safety question 1/12")  # asked again after the export
+    assert "couldn't send you the file backcoach-" in texts[2] and ".json" in texts[2]
+    assert "too large" in texts[2]
+    assert [f["body"].rsplit(".", 1)[1] for f in _bot_files(person)] == ["csv"]
+    refused = [r for _, m, r in bot.recorder.log if m.attachment and r.delivery is Delivery.FAILED]
+    assert len(refused) == 1 and "M_TOO_LARGE" in refused[0].detail
+
+
 async def _chat(server: Synapse, world: World, name: str, *, encrypted: bool) -> tuple[Bot, Person]:
     bot_user = server.register(f"coach-{uuid4().hex[:8]}")
     bot = await world.bot(server, bot_user, SimClock(START))
