@@ -6,7 +6,9 @@ share the outbox. The sender (``bot.sender``) applies these rules; SQLite has no
   claim the same row at once. A claimed row is ``sending`` with ``leased_by`` = the
   worker's id and ``lease_until`` = the database's now() + ``lease``: the database's
   clock, so the workers' clocks need not agree. A worker claims only as many rows as it
-  has free send slots, so each row is sent within its lease unless a send hangs.
+  has free send slots. While a row is being sent its worker renews the lease every
+  third of a lease, so a slow send (a file upload) keeps its row; a send still running
+  ``MAX_SEND`` after its claim counts as stuck and is not renewed any more.
 - A row taken over from an expired lease is sent again: a duplicate is possible only
   for a message the dead worker had in flight (it may have arrived). Takeovers are
   counted in ``taken_over`` and logged.

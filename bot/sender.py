@@ -44,6 +44,9 @@ MAX_ATTEMPTS = 8
 BATCH = 500
 NOT_RUNNING = SendResult(Delivery.RETRY, retry_after=60, detail="transport not running")
 LOST_WAIT = 0.05  # every row tried was claimed by another worker: look again this soon
+# Longer than any transport's own timeouts (a Matrix upload gives up after 40 s): a send
+# still running then is stuck, and its lease runs out for another worker to take over.
+MAX_SEND = 600.0
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,11 @@ class Sender:
         self._delivered: list[_Row] = []  # sent, to be recorded by the next pass in one go
         self._queued_new = True
         self._read_at = 0.0
+        # Leases of sends in flight are renewed while the send runs (a slow upload keeps
+        # its row), up to ``MAX_SEND`` after the claim: a send hung past that is let go.
+        self._renew_every = lease / 3
+        self._renewed_at = time.monotonic()
+        self._claimed_at: dict[int, float] = {}  # row id → when claimed (monotonic)
 
     def notify(self) -> None:
         """Something was put in the outbox: read the queue again, from the top."""
@@ -132,7 +140,11 @@ class Sender:
             if dispatched:
                 continue
             if self._in_flight:
-                await asyncio.wait(set(self._in_flight.values()), return_when="FIRST_COMPLETED")
+                await asyncio.wait(
+                    set(self._in_flight.values()),
+                    timeout=self._renew_every if self._leases else None,
+                    return_when="FIRST_COMPLETED",
+                )
             elif wait is not None:
                 await asyncio.sleep(wait)
             else:
@@ -154,6 +166,8 @@ class Sender:
                     log.exception("sender pass failed; trying again")
                 # A finished send sets ``wakeup`` too: its address's next message may go.
                 timeout = poll_seconds if wait is None else min(wait, poll_seconds)
+                if self._leases and self._in_flight:
+                    timeout = min(timeout, self._renew_every)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.wakeup.wait(), timeout)
         finally:
@@ -192,6 +206,7 @@ class Sender:
     async def _pass(self) -> tuple[int, float | None]:
         """Start the sends that may go now; how many started, and when to look again."""
         self.wakeup.clear()
+        await self._renew()
         # With leases, claim (and record) in batches, not a row per finished send: each is a
         # round trip to the database, the workers' main cost after the sending itself.
         batching = self._leases and self._in_flight and not self._queued_new
@@ -243,6 +258,7 @@ class Sender:
             task = asyncio.create_task(self._deliver(row))
             self._in_flight[row.address] = task
             self._flying[row.address] = row.id
+            self._claimed_at[row.id] = time.monotonic()
             task.add_done_callback(functools.partial(self._done, row.address))
         if self._leases and go and len(claimed) * 2 < len(go):
             # Other workers took most of these: the queue as read is stale.
@@ -255,9 +271,29 @@ class Sender:
 
     def _done(self, address: str, _task: asyncio.Task[None]) -> None:
         self._in_flight.pop(address, None)
-        self._flying.pop(address, None)
+        self._claimed_at.pop(self._flying.pop(address, -1), None)
         self._slots.release()
         self.wakeup.set()  # the address's next message may go now
+
+    async def _renew(self) -> None:
+        """Extend this worker's leases on the rows being sent, every third of a lease."""
+        started = time.monotonic()
+        if not self._leases or not self._flying or started - self._renewed_at < self._renew_every:
+            return
+        self._renewed_at = started
+        ids = [i for i in self._flying.values() if started - self._claimed_at[i] < MAX_SEND]
+        if not ids:
+            return
+        async with self.db.session() as session:
+            await session.execute(
+                update(OutboxRow)
+                .where(
+                    OutboxRow.id.in_(ids),
+                    OutboxRow.status == "sending",
+                    OutboxRow.leased_by == self.worker_id,
+                )
+                .values(lease_until=func.now() + self.lease)
+            )
 
     async def _due(self, now: datetime) -> list[_Row]:
         due: Any = and_(OutboxRow.status == "pending", OutboxRow.not_before <= now)

@@ -7,6 +7,7 @@ the test's event loop; each test works in a fresh PostgreSQL schema of its own.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import signal
@@ -20,8 +21,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, text
 
+from bot import sender as sender_module
+from bot.clock import SystemClock
 from bot.db.database import Database
 from bot.db.models import CheckinTrigger, OutboxRow
+from bot.sender import Sender
+from bot.transport import Delivery, Outgoing, SendResult
 from scheduler import checkins
 from tests.conftest import pg_schema
 from tests.support.telegram_api import FakeTelegramApi
@@ -195,8 +200,8 @@ async def test_a_killed_workers_rows_are_taken_over_after_its_lease(
         chats = await seed_outbox(db, 6_000)
         for chat in chats:
             api.add_user(chat)
-        # Long enough that a live worker's send never outlasts its lease on a loaded
-        # machine (there is no renewal): then every takeover is the dead worker's row.
+        # Long enough that a live worker's loop, busy on a loaded machine, renews its
+        # leases in time: then every takeover is the dead worker's row.
         workers = Workers(api, postgres_url, schema.schema, tmp_path, lease=5.0)
         try:
             await workers.start(3)
@@ -284,3 +289,71 @@ async def reset_due(db: Database, due: datetime) -> None:
             ),
             {"due": due},
         )
+
+
+class SlowPlatform:
+    """A platform at the edge whose sends take as long as the test says (an upload)."""
+
+    prefix = "telegram"
+
+    def __init__(self) -> None:
+        self.started, self.finish = asyncio.Event(), asyncio.Event()
+        self.delivered: list[str] = []
+
+    async def send(self, address: str, message: Outgoing) -> SendResult:
+        self.started.set()
+        await self.finish.wait()
+        self.delivered.append(address)
+        return SendResult(Delivery.SENT)
+
+
+async def lease_of(db: Database) -> tuple[str | None, datetime | None]:
+    async with db.session() as session:
+        row = (await session.execute(select(OutboxRow.leased_by, OutboxRow.lease_until))).one()
+        return row[0], row[1]
+
+
+@pytest.mark.parametrize("hung", [False, True], ids=["slow send", "hung send"])
+async def test_a_slow_send_keeps_its_lease_and_a_hung_one_is_let_go(
+    postgres_url: str, hung: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Worker a's send takes three leases' time. Its lease is renewed meanwhile, so
+    worker b never takes the row over (no duplicate), unless the send runs past
+    MAX_SEND: then it counts as stuck and b takes it over."""
+    if hung:
+        monkeypatch.setattr(sender_module, "MAX_SEND", 1.0)
+    async with pg_schema(postgres_url) as db:
+        await seed_outbox(db, 1)
+        clock = SystemClock()
+        slow, other = SlowPlatform(), SlowPlatform()
+        other.finish.set()
+        a = Sender(db, {"telegram": slow}, clock, lease=1.0, worker_id="a")
+        b = Sender(db, {"telegram": other}, clock, lease=1.0, worker_id="b")
+        running = asyncio.create_task(a.run(poll_seconds=0.1))
+        try:
+            await asyncio.wait_for(slow.started.wait(), 10)
+            first = await lease_of(db)
+            deadline = time.monotonic() + 3.0  # three leases of real (database) time
+            while time.monotonic() < deadline and not other.delivered:
+                await b.flush()
+                await asyncio.sleep(0.1)
+            renewed = await lease_of(db)
+            slow.finish.set()
+            await asyncio.wait_for(_until_settled(db), 10)
+            settled = await statuses(db)
+        finally:
+            running.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await running
+    assert first[0] == "a" and first[1] is not None
+    if not hung:
+        assert renewed[0] == "a" and renewed[1] is not None and renewed[1] > first[1]
+        assert (b.taken_over, other.delivered, len(slow.delivered)) == (0, [], 1)
+    else:
+        assert b.taken_over == 1 and len(other.delivered) == 1  # the stuck send was let go
+    assert settled == Counter(sent=1)
+
+
+async def _until_settled(db: Database) -> None:
+    while (await statuses(db))["sent"] < 1:
+        await asyncio.sleep(0.05)

@@ -16,9 +16,8 @@ from nio import AsyncClient, UploadError, UploadResponse
 
 from bot.transport import Attachment
 
-# nio uploads without a timeout; a stalled upload must not hold the person's queue forever.
-# Below the default outbox lease (bot.leases, 60 s) with room for the text and the event:
-# a send outliving its lease may be taken over and arrive twice (leases are not renewed).
+# nio uploads without a timeout; a stalled upload must not hold the person's queue forever
+# (the sender renews the lease of a send in flight, up to bot.sender.MAX_SEND).
 UPLOAD_TIMEOUT_S = 40.0
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
