@@ -191,16 +191,7 @@ class Sender:
 
     async def _release(self, ids: list[int]) -> None:
         """Expire this worker's leases on ``ids`` now: the next claimer takes them over."""
-        async with self.db.session() as session:
-            await session.execute(
-                update(OutboxRow)
-                .where(
-                    OutboxRow.id.in_(ids),
-                    OutboxRow.status == "sending",
-                    OutboxRow.leased_by == self.worker_id,
-                )
-                .values(lease_until=func.now() - timedelta(seconds=1))
-            )
+        await self._set_leases(ids, func.now() - timedelta(seconds=1))
         log.warning("released %d leases of sends cut off by the shutdown", len(ids))
 
     async def _pass(self) -> tuple[int, float | None]:
@@ -282,8 +273,11 @@ class Sender:
             return
         self._renewed_at = started
         ids = [i for i in self._flying.values() if started - self._claimed_at[i] < MAX_SEND]
-        if not ids:
-            return
+        if ids:
+            await self._set_leases(ids, func.now() + self.lease)
+
+    async def _set_leases(self, ids: list[int], until: Any) -> None:
+        """Move the end of this worker's leases on the rows ``ids`` it is still sending."""
         async with self.db.session() as session:
             await session.execute(
                 update(OutboxRow)
@@ -292,7 +286,7 @@ class Sender:
                     OutboxRow.status == "sending",
                     OutboxRow.leased_by == self.worker_id,
                 )
-                .values(lease_until=func.now() + self.lease)
+                .values(lease_until=until)
             )
 
     async def _due(self, now: datetime) -> list[_Row]:
