@@ -11,12 +11,12 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import store
 from bot.charts import pain_chart_png, progress_line
-from bot.db.models import OutboxRow
 from bot.export import export_user
 from bot.summary_document import build_summary
 from bot.transport import Attachment
@@ -60,18 +60,11 @@ async def build(
     return [File("", pdf)]
 
 
-def enqueue(
-    session: AsyncSession,
-    *,
-    user_id: int,
-    address: str,
-    key: str,
-    file: File,
-    now: datetime,
-    undeliverable: str,
-) -> None:
-    """Queue ``file``; ``undeliverable`` is what the person is told if the platform
-    refuses the file for good (the sender has no content of its own to say it with)."""
+def outbox_row(
+    *, user_id: int, address: str, key: str, file: File, now: datetime, undeliverable: str
+) -> dict[str, Any]:
+    """The outbox row of ``file``; ``undeliverable`` is what the person is told if the
+    platform refuses the file for good (the sender has no content of its own to say it)."""
     attachment = file.attachment
     payload = {
         "text": file.caption,
@@ -82,17 +75,4 @@ def enqueue(
             "data": base64.b64encode(attachment.data).decode("ascii"),
         },
     }
-    session.add(
-        OutboxRow(
-            key=key,
-            user_id=user_id,
-            address=address,
-            kind="message",
-            payload=payload,
-            priority=store.REPLY,
-            status="pending",
-            not_before=now,
-            attempts=0,
-            created_at=now,
-        )
-    )
+    return store.payload_row(user_id, address, key, payload, store.REPLY, now)

@@ -278,6 +278,7 @@ class Service:
         if not requests:
             return
         await session.flush()  # the export reads what this step just stored
+        rows = []
         for number, request in enumerate(requests):
             lang = state.profile.lang
             built = await files.build(session, user_id, request.kind, self.content, lang, now)
@@ -285,15 +286,17 @@ class Service:
                 key = f"{key_base}:file{number}:{index}"
                 name = file.attachment.filename
                 refused = self.content.text(M.FILE_UNDELIVERABLE, lang, filename=name)
-                files.enqueue(
-                    session,
-                    user_id=user_id,
-                    address=address,
-                    key=key,
-                    file=file,
-                    now=now,
-                    undeliverable=refused,
+                rows.append(
+                    files.outbox_row(
+                        user_id=user_id,
+                        address=address,
+                        key=key,
+                        file=file,
+                        now=now,
+                        undeliverable=refused,
+                    )
                 )
+        await store.enqueue(session, rows)
 
     async def _most_read(self, session: AsyncSession, now: datetime) -> tuple[str, ...]:
         """The most-read articles for /articles, recounted every few minutes, not per message."""

@@ -176,13 +176,27 @@ def outbox_row(
     not_before: datetime | None = None,
 ) -> dict[str, Any]:
     """The outbox row of one message, as the values of an INSERT."""
+    priority = URGENT if message.urgent else priority
+    return payload_row(user_id, address, key, message_payload(message), priority, now, not_before)
+
+
+def payload_row(
+    user_id: int | None,
+    address: str,
+    key: str,
+    payload: dict[str, Any],
+    priority: int,
+    now: datetime,
+    not_before: datetime | None = None,
+) -> dict[str, Any]:
+    """An outbox row for the sender: a message's payload, or a file's (``bot.files``)."""
     return {
         "key": key,
         "user_id": user_id,
         "address": address,
         "kind": "message",
-        "payload": message_payload(message),
-        "priority": URGENT if message.urgent else priority,
+        "payload": payload,
+        "priority": priority,
         "status": "pending",
         "not_before": now if not_before is None else not_before,
         "attempts": 0,
