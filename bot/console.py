@@ -37,10 +37,12 @@ class ConsoleTransport:
 
     async def send(self, address: str, message: Outgoing) -> SendResult:
         head = f"[{address.split(':', 1)[1]}] " if self.show_recipient else ""
-        lines = [head + message.text.replace("**", "")]  # a terminal has no bold
+        text = message.text.replace("**", "")  # a terminal has no bold
+        lines = [head + text] if text.strip() or message.attachment is None else []
         if message.attachment is not None:
-            lines = [line for line in lines if line.strip()]
-            lines.append(f"[file] {self._save(address, message.attachment)}")
+            # A file without a caption (the export's, the summary's) stands on its own line.
+            saved = f"[file] {self._save(address, message.attachment)}"
+            lines.append(saved if lines else head + saved)
         lines += [f"[{i}] {option.label}" for i, option in enumerate(message.options, 1)]
         self.out.write("\n".join(lines) + "\n\n")
         self.out.flush()

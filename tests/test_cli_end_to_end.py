@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -47,6 +48,8 @@ def test_demo_plays_eight_days_with_an_escalation(
     assert escalation.lower() in out.lower()
     assert recovered.lower() in out.lower()
     assert "Traceback" not in out + result.stderr
+    assert not re.search(r"^\[(alex|sam)\] *$", out, re.M), "an empty message was printed"
+    assert re.search(r"^\[sam\] \[file\] .*summary-.*\.pdf$", out, re.M)  # the summary PDF
 
 
 def test_scripted_chat_numbers_pick_options_and_time_advances(tmp_path: Path) -> None:
