@@ -29,6 +29,7 @@ from bot.sender import Sender
 from bot.transport import Delivery, Outgoing, SendResult
 from scheduler import checkins
 from tests.conftest import pg_schema
+from tests.support.polling import until
 from tests.support.telegram_api import FakeTelegramApi
 
 pytestmark = pytest.mark.postgres
@@ -300,6 +301,12 @@ class SlowPlatform:
         self.started, self.finish = asyncio.Event(), asyncio.Event()
         self.delivered: list[str] = []
 
+    async def has_started(self) -> bool:
+        return self.started.is_set()
+
+    async def has_delivered(self) -> bool:
+        return bool(self.delivered)
+
     async def send(self, address: str, message: Outgoing) -> SendResult:
         self.started.set()
         await self.finish.wait()
@@ -317,9 +324,12 @@ async def lease_of(db: Database) -> tuple[str | None, datetime | None]:
 async def test_a_slow_send_keeps_its_lease_and_a_hung_one_is_let_go(
     postgres_url: str, hung: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Worker a's send takes three leases' time. Its lease is renewed meanwhile, so
-    worker b never takes the row over (no duplicate), unless the send runs past
-    MAX_SEND: then it counts as stuck and b takes it over."""
+    """Worker a's send outlasts its first lease. The lease is renewed meanwhile, so
+    worker b, trying all along, never takes the row over (no duplicate), unless the
+    send runs past MAX_SEND: then it counts as stuck and b takes it over.
+
+    Leases run on the database's clock, which a test cannot move: it polls conditions
+    on it, each with a deadline."""
     if hung:
         monkeypatch.setattr(sender_module, "MAX_SEND", 1.0)
     async with pg_schema(postgres_url) as db:
@@ -331,29 +341,35 @@ async def test_a_slow_send_keeps_its_lease_and_a_hung_one_is_let_go(
         b = Sender(db, {"telegram": other}, clock, lease=1.0, worker_id="b")
         running = asyncio.create_task(a.run(poll_seconds=0.1))
         try:
-            await asyncio.wait_for(slow.started.wait(), 10)
-            first = await lease_of(db)
-            deadline = time.monotonic() + 3.0  # three leases of real (database) time
-            while time.monotonic() < deadline and not other.delivered:
+            await until(slow.has_started, "worker a never started its send")
+            holder, first_end = await lease_of(db)
+            assert holder == "a" and first_end is not None
+
+            async def renewed_past_the_first_lease() -> bool:
+                holder, end = await lease_of(db)
+                assert holder == "a", "the row was taken over from a live send"
+                return end is not None and end > first_end + timedelta(seconds=1)
+
+            async def b_tried_until() -> bool:  # b claims whatever it may, each poll
                 await b.flush()
-                await asyncio.sleep(0.1)
-            renewed = await lease_of(db)
+                if hung:
+                    return await other.has_delivered()
+                return await renewed_past_the_first_lease()
+
+            await until(b_tried_until, "b never took the stuck send over" if hung else "no renewal")
             slow.finish.set()
-            await asyncio.wait_for(_until_settled(db), 10)
+            await until(lambda: _sent(db), "the row was never settled as sent")
             settled = await statuses(db)
         finally:
             running.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await running
-    assert first[0] == "a" and first[1] is not None
-    if not hung:
-        assert renewed[0] == "a" and renewed[1] is not None and renewed[1] > first[1]
-        assert (b.taken_over, other.delivered, len(slow.delivered)) == (0, [], 1)
-    else:
+    if hung:
         assert b.taken_over == 1 and len(other.delivered) == 1  # the stuck send was let go
+    else:
+        assert (b.taken_over, other.delivered, len(slow.delivered)) == (0, [], 1)
     assert settled == Counter(sent=1)
 
 
-async def _until_settled(db: Database) -> None:
-    while (await statuses(db))["sent"] < 1:
-        await asyncio.sleep(0.05)
+async def _sent(db: Database) -> bool:
+    return (await statuses(db))["sent"] == 1

@@ -42,9 +42,9 @@ from bot.matrix.transport import address_of
 from bot.transport import Delivery, Outgoing, SendResult
 from content.loader import Content
 from dialogs.intents import Matcher
+from tests.support.polling import DEADLINE_S, until
 from tests.support.synapse import MatrixUser, Synapse
 
-DEADLINE_S = 20.0
 TZ = ZoneInfo("Europe/Berlin")
 START = datetime(2026, 3, 24, 19, 30, tzinfo=TZ)  # as in the demo: the week crosses DST
 PERSON_FILTER = {"room": {"timeline": {"limit": 200}}, "presence": {"types": []}}
@@ -278,15 +278,6 @@ class Chat:
         await self.bot.coach.tick()
         await self.deliver()
         return self.person.received[before:]
-
-
-async def until(check: Callable[[], Awaitable[bool]], failure: str) -> None:
-    deadline = time.monotonic() + DEADLINE_S
-    while time.monotonic() < deadline:
-        if await check():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError(failure)
 
 
 class World:
